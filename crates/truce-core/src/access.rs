@@ -71,7 +71,9 @@ impl std::fmt::Display for Role {
 }
 
 /// How widely a record may be read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Sensitivity {
@@ -96,9 +98,13 @@ impl Sensitivity {
 
     /// Parses a wire name.
     pub fn parse(s: &str) -> Option<Sensitivity> {
-        [Sensitivity::Public, Sensitivity::Mission, Sensitivity::Restricted]
-            .into_iter()
-            .find(|x| x.as_str() == s)
+        [
+            Sensitivity::Public,
+            Sensitivity::Mission,
+            Sensitivity::Restricted,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
     }
 }
 
@@ -165,17 +171,45 @@ mod tests {
 
     #[test]
     fn viewer_reads_public_only() {
-        assert!(can_read(Role::Viewer, EntityKind::Incident, Sensitivity::Public));
-        assert!(!can_read(Role::Viewer, EntityKind::Incident, Sensitivity::Mission));
-        assert!(!can_read(Role::Viewer, EntityKind::Incident, Sensitivity::Restricted));
-        assert!(!can_write(Role::Viewer, EntityKind::Incident, Action::Create));
+        assert!(can_read(
+            Role::Viewer,
+            EntityKind::Incident,
+            Sensitivity::Public
+        ));
+        assert!(!can_read(
+            Role::Viewer,
+            EntityKind::Incident,
+            Sensitivity::Mission
+        ));
+        assert!(!can_read(
+            Role::Viewer,
+            EntityKind::Incident,
+            Sensitivity::Restricted
+        ));
+        assert!(!can_write(
+            Role::Viewer,
+            EntityKind::Incident,
+            Action::Create
+        ));
     }
 
     #[test]
     fn observer_files_but_does_not_verify() {
-        assert!(can_write(Role::Observer, EntityKind::Incident, Action::Create));
-        assert!(!can_write(Role::Observer, EntityKind::Incident, Action::Verify));
-        assert!(can_write(Role::Analyst, EntityKind::Incident, Action::Verify));
+        assert!(can_write(
+            Role::Observer,
+            EntityKind::Incident,
+            Action::Create
+        ));
+        assert!(!can_write(
+            Role::Observer,
+            EntityKind::Incident,
+            Action::Verify
+        ));
+        assert!(can_write(
+            Role::Analyst,
+            EntityKind::Incident,
+            Action::Verify
+        ));
     }
 
     #[test]

@@ -151,7 +151,10 @@ impl Path {
         if coordinates.len() > MAX_VERTICES {
             return Err(ValidationErrors::one(
                 "coordinates",
-                format!("has {} vertices; the limit is {MAX_VERTICES}", coordinates.len()),
+                format!(
+                    "has {} vertices; the limit is {MAX_VERTICES}",
+                    coordinates.len()
+                ),
             ));
         }
         Ok(LineString(coords(coordinates, "coordinates")?))
@@ -205,7 +208,10 @@ fn coords(positions: &[Position], field: &str) -> Result<Vec<Coord<f64>>, Valida
 
 fn polygon_from_rings(rings: &[Vec<Position>]) -> Result<Polygon<f64>, ValidationErrors> {
     if rings.is_empty() {
-        return Err(ValidationErrors::one("", "a polygon needs an exterior ring"));
+        return Err(ValidationErrors::one(
+            "",
+            "a polygon needs an exterior ring",
+        ));
     }
     let mut errs = ValidationErrors::default();
     let mut geo_rings = Vec::with_capacity(rings.len());
@@ -214,12 +220,18 @@ fn polygon_from_rings(rings: &[Vec<Position>]) -> Result<Polygon<f64>, Validatio
         if ring.len() < 4 {
             errs.push(
                 &field,
-                format!("a ring needs at least 4 positions (first = last); it has {}", ring.len()),
+                format!(
+                    "a ring needs at least 4 positions (first = last); it has {}",
+                    ring.len()
+                ),
             );
             continue;
         }
         if ring.first().map(|p| &p[..p.len().min(2)]) != ring.last().map(|p| &p[..p.len().min(2)]) {
-            errs.push(&field, "ring is not closed: the first and last positions differ");
+            errs.push(
+                &field,
+                "ring is not closed: the first and last positions differ",
+            );
             continue;
         }
         match coords(ring, "") {
@@ -264,7 +276,11 @@ mod tests {
         let mut ring = square(46.0, 39.0, 1.0);
         ring.pop();
         ring.push(vec![46.0, 39.5]);
-        let e = Area::Polygon { coordinates: vec![ring] }.to_geo().unwrap_err();
+        let e = Area::Polygon {
+            coordinates: vec![ring],
+        }
+        .to_geo()
+        .unwrap_err();
         assert_eq!(e.0[0].field, "coordinates[0]");
         assert!(e.0[0].message.contains("not closed"), "{e}");
     }
@@ -278,7 +294,11 @@ mod tests {
             vec![46.0, 40.0],
             vec![46.0, 39.0],
         ];
-        let e = Area::Polygon { coordinates: vec![ring] }.to_geo().unwrap_err();
+        let e = Area::Polygon {
+            coordinates: vec![ring],
+        }
+        .to_geo()
+        .unwrap_err();
         assert!(e.0[0].message.contains("self-intersection"), "{e}");
     }
 
@@ -294,7 +314,11 @@ mod tests {
     fn out_of_range_latitude_named() {
         let mut ring = square(46.0, 89.5, 1.0);
         ring[2][1] = 91.0;
-        let e = Area::Polygon { coordinates: vec![ring] }.to_geo().unwrap_err();
+        let e = Area::Polygon {
+            coordinates: vec![ring],
+        }
+        .to_geo()
+        .unwrap_err();
         assert_eq!(e.0[0].field, "coordinates[0][2][1]");
     }
 
@@ -308,7 +332,11 @@ mod tests {
             })
             .collect();
         ring.push(ring[0].clone());
-        let e = Area::Polygon { coordinates: vec![ring] }.to_geo().unwrap_err();
+        let e = Area::Polygon {
+            coordinates: vec![ring],
+        }
+        .to_geo()
+        .unwrap_err();
         assert!(e.0[0].message.contains("limit"));
     }
 

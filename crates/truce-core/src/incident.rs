@@ -123,8 +123,12 @@ impl SubEventType {
             ArmedClash | GovernmentRegainsTerritory | NonStateActorOvertakesTerritory => {
                 EventType::Battles
             }
-            ChemicalWeapon | AirDroneStrike | SuicideBomb | ShellingArtilleryMissileAttack
-            | RemoteExplosiveLandmineIed | Grenade => EventType::ExplosionsRemoteViolence,
+            ChemicalWeapon
+            | AirDroneStrike
+            | SuicideBomb
+            | ShellingArtilleryMissileAttack
+            | RemoteExplosiveLandmineIed
+            | Grenade => EventType::ExplosionsRemoteViolence,
             SexualViolence | Attack | AbductionForcedDisappearance => {
                 EventType::ViolenceAgainstCivilians
             }
@@ -474,17 +478,26 @@ impl Record for Incident {
             {
                 e.push("ceasefire_violation.direction_deg", "must be in 0..360");
             }
-            for (d, f) in [(v.distance_min_m, "distance_min_m"), (v.distance_max_m, "distance_max_m")] {
+            for (d, f) in [
+                (v.distance_min_m, "distance_min_m"),
+                (v.distance_max_m, "distance_max_m"),
+            ] {
                 if let Some(d) = d
                     && !(d.is_finite() && (0.0..=100_000.0).contains(&d))
                 {
-                    e.push(format!("ceasefire_violation.{f}"), "must be 0..100000 metres");
+                    e.push(
+                        format!("ceasefire_violation.{f}"),
+                        "must be 0..100000 metres",
+                    );
                 }
             }
             if let (Some(a), Some(b)) = (v.distance_min_m, v.distance_max_m)
                 && a > b
             {
-                e.push("ceasefire_violation.distance_min_m", "is greater than distance_max_m");
+                e.push(
+                    "ceasefire_violation.distance_min_m",
+                    "is greater than distance_max_m",
+                );
             }
             if v.count == 0 {
                 e.push("ceasefire_violation.count", "must be at least 1");
@@ -504,7 +517,9 @@ impl Record for Incident {
         let mut parties: Vec<Uuid> = [
             self.actor1_party,
             self.actor2_party,
-            self.ceasefire_violation.as_ref().and_then(|v| v.attributed_to),
+            self.ceasefire_violation
+                .as_ref()
+                .and_then(|v| v.attributed_to),
         ]
         .into_iter()
         .flatten()
@@ -568,8 +583,13 @@ mod tests {
 
     #[test]
     fn valid_incident_indexes_as_violation() {
-        let v = EntityKind::Incident.validate_json(sample(), &ctx()).unwrap();
-        assert_eq!(v.index.category.as_deref(), Some("explosions_remote_violence"));
+        let v = EntityKind::Incident
+            .validate_json(sample(), &ctx())
+            .unwrap();
+        assert_eq!(
+            v.index.category.as_deref(),
+            Some("explosions_remote_violence")
+        );
         assert!(v.index.tags.iter().any(|t| t == CEASEFIRE_VIOLATION));
         assert_eq!(v.index.status.as_deref(), Some("reported"));
     }
@@ -582,7 +602,11 @@ mod tests {
             ("/occurred_at", json!("3000-01-01T00:00:00Z"), "occurred_at"),
             ("/location/lat", json!("north"), "location.lat"),
             ("/sub_event_type", json!("armed_clash"), "sub_event_type"),
-            ("/ceasefire_violation/perception", json!("smelled"), "ceasefire_violation.perception"),
+            (
+                "/ceasefire_violation/perception",
+                json!("smelled"),
+                "ceasefire_violation.perception",
+            ),
         ];
         for (ptr, val, field) in cases {
             let mut v = sample();

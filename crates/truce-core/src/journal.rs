@@ -52,9 +52,16 @@ impl Op {
 
     /// Parses a wire name.
     pub fn parse(s: &str) -> Option<Op> {
-        [Op::Create, Op::Update, Op::Retract, Op::Read, Op::Login, Op::Revoke]
-            .into_iter()
-            .find(|o| o.as_str() == s)
+        [
+            Op::Create,
+            Op::Update,
+            Op::Retract,
+            Op::Read,
+            Op::Login,
+            Op::Revoke,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == s)
     }
 }
 
@@ -180,10 +187,15 @@ impl ChainVerifier {
         let expected = self.head.seq + 1;
         let brk = |reason: String| ChainBreak { seq: e.seq, reason };
         if e.seq != expected {
-            return Err(brk(format!("expected sequence {expected}, found {}", e.seq)));
+            return Err(brk(format!(
+                "expected sequence {expected}, found {}",
+                e.seq
+            )));
         }
         if e.prev_hash != self.head.hash {
-            return Err(brk("prev_hash does not match the hash of the entry before".into()));
+            return Err(brk(
+                "prev_hash does not match the hash of the entry before".into()
+            ));
         }
         if e.compute_hash() != e.hash {
             return Err(brk("content does not match its hash (altered)".into()));
@@ -253,7 +265,8 @@ pub mod hex_hash {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Hash, D::Error> {
         let s = String::deserialize(d)?;
         let v = hex::decode(&s).map_err(D::Error::custom)?;
-        v.try_into().map_err(|_| D::Error::custom("hash must be 32 bytes"))
+        v.try_into()
+            .map_err(|_| D::Error::custom("hash must be 32 bytes"))
     }
 }
 
@@ -297,7 +310,11 @@ mod tests {
 
     #[test]
     fn canonical_json_sorts_keys() {
-        let v: Value = serde_json::from_str(r#"{"b":1,"a":{"d":[1,{"z":0,"y":1}],"c":null}}"#).unwrap();
-        assert_eq!(canonical_json(&v), r#"{"a":{"c":null,"d":[1,{"y":1,"z":0}]},"b":1}"#);
+        let v: Value =
+            serde_json::from_str(r#"{"b":1,"a":{"d":[1,{"z":0,"y":1}],"c":null}}"#).unwrap();
+        assert_eq!(
+            canonical_json(&v),
+            r#"{"a":{"c":null,"d":[1,{"y":1,"z":0}]},"b":1}"#
+        );
     }
 }

@@ -17,4 +17,4 @@ pub mod time;
 
 pub use access::{Role, Sensitivity};
 pub use error::{FieldError, ValidationErrors};
-pub use record::{EntityKind, IndexFields, Record, ValidationContext};
+pub use record::{EntityKind, Envelope, IndexFields, Record, ValidRecord, ValidationContext};

@@ -74,7 +74,10 @@ impl Record for Mission {
     fn index(&self) -> IndexFields {
         IndexFields {
             bbox: self.area.as_ref().and_then(Area::bbox),
-            geometry: self.area.as_ref().map(|a| serde_json::to_value(a).expect("ser")),
+            geometry: self
+                .area
+                .as_ref()
+                .map(|a| serde_json::to_value(a).expect("ser")),
             text: self.name.to_lowercase(),
             ..Default::default()
         }
@@ -325,14 +328,12 @@ impl Record for Patrol {
             time_start: Some(self.planned_start),
             time_end: Some(self.planned_end),
             bbox: self.route.as_ref().and_then(Path::bbox),
-            geometry: self.route.as_ref().map(|r| serde_json::to_value(r).expect("ser")),
+            geometry: self
+                .route
+                .as_ref()
+                .map(|r| serde_json::to_value(r).expect("ser")),
             status: Some(serde_name(&self.status)),
-            text: format!(
-                "{} {}",
-                self.code,
-                self.notes.as_deref().unwrap_or("")
-            )
-            .to_lowercase(),
+            text: format!("{} {}", self.code, self.notes.as_deref().unwrap_or("")).to_lowercase(),
             ..Default::default()
         }
     }

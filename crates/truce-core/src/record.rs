@@ -5,7 +5,7 @@
 //! module adds a kind here and needs no new table, handler or migration.
 
 use jiff::Timestamp;
-use serde::{Serialize, de::DeserializeOwned};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use uuid::Uuid;
 
 use crate::error::ValidationErrors;
@@ -183,5 +183,84 @@ fn clean_serde_message(m: &str) -> String {
     match m.find(" at line ") {
         Some(i) => m[..i].to_string(),
         None => m.to_string(),
+    }
+}
+
+/// A stored record: the validated data plus what the store knows about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Stable id, chosen by the client or the server (UUID v7).
+    pub id: Uuid,
+    /// Kind of record.
+    pub kind: EntityKind,
+    /// Starts at 1, +1 per change; the HTTP `ETag`.
+    pub version: u64,
+    /// Who may read it.
+    pub sensitivity: crate::access::Sensitivity,
+    /// Withdrawn records stay readable with this flag set.
+    pub retracted: bool,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// Who created it.
+    pub created_by: String,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+    /// Who changed it last.
+    pub updated_by: String,
+    /// Journal sequence of the last change.
+    pub last_seq: u64,
+    /// The record's fields.
+    pub data: serde_json::Value,
+}
+
+impl Envelope {
+    /// The record as API clients see it: its fields plus the metadata.
+    pub fn to_wire(&self) -> serde_json::Value {
+        let mut out = match &self.data {
+            serde_json::Value::Object(m) => m.clone(),
+            _ => serde_json::Map::new(),
+        };
+        let meta = serde_json::json!({
+            "id": self.id,
+            "kind": self.kind.as_str(),
+            "version": self.version,
+            "sensitivity": self.sensitivity,
+            "retracted": self.retracted,
+            "created_at": self.created_at,
+            "created_by": self.created_by,
+            "updated_at": self.updated_at,
+            "updated_by": self.updated_by,
+        });
+        if let serde_json::Value::Object(m) = meta {
+            out.extend(m);
+        }
+        serde_json::Value::Object(out)
+    }
+}
+
+/// Fields of [`Envelope::to_wire`] that are metadata, stripped from a
+/// submitted body before validation so clients may send back what they read.
+pub const WIRE_METADATA: [&str; 9] = [
+    "id",
+    "kind",
+    "version",
+    "sensitivity",
+    "retracted",
+    "created_at",
+    "created_by",
+    "updated_at",
+    "updated_by",
+];
+
+impl Serialize for EntityKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for EntityKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        EntityKind::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown kind {s}")))
     }
 }

@@ -1,1 +1,366 @@
-//! placeholder
+//! Truce storage. The [`Store`] trait is what the server and the CLI talk
+//! to; [`sqlite::SqliteStore`] is the embedded default. A PostgreSQL backend
+//! implements the same trait and passes the same conformance tests.
+//!
+//! Invariants every backend keeps:
+//! - every change is one journal entry, appended in the same transaction that
+//!   updates the current-state tables, and acknowledged only after commit;
+//! - the journal is only ever appended to;
+//! - a retried request (same actor and idempotency key, or same client id
+//!   and content) returns its first result and writes nothing.
+#![forbid(unsafe_code)]
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use truce_core::journal::{ChainBreak, Hash, Head, JournalEntry};
+use truce_core::{EntityKind, Envelope, Role, Sensitivity, ValidRecord};
+use uuid::Uuid;
+
+/// A change requested by an actor, with the request's idempotency key.
+#[derive(Debug, Clone)]
+pub struct Command {
+    /// User name of whoever asks.
+    pub actor: String,
+    /// Why, as they said.
+    pub reason: Option<String>,
+    /// Set when the client sent an `Idempotency-Key`.
+    pub idempotency: Option<Idempotency>,
+    /// What to change.
+    pub change: Change,
+}
+
+/// A client's idempotency key and a hash of the request it came with, so a
+/// key reused for a different request is refused rather than replayed.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    /// The key as sent.
+    pub key: String,
+    /// SHA-256 of the request (method, path, body).
+    pub request_hash: Hash,
+}
+
+/// The changes a store knows how to make.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// Create a record with a given id.
+    Create {
+        /// Kind.
+        kind: EntityKind,
+        /// Client- or server-chosen id.
+        id: Uuid,
+        /// Who may read it.
+        sensitivity: Sensitivity,
+        /// Validated content.
+        record: ValidRecord,
+    },
+    /// Replace a record's content.
+    Update {
+        /// Kind (must match the stored one).
+        kind: EntityKind,
+        /// Which record.
+        id: Uuid,
+        /// Refuse unless the stored version is this one (`If-Match`).
+        if_version: Option<u64>,
+        /// New sensitivity, if changed.
+        sensitivity: Option<Sensitivity>,
+        /// Validated content.
+        record: ValidRecord,
+    },
+    /// Withdraw a record.
+    Retract {
+        /// Kind (must match).
+        kind: EntityKind,
+        /// Which record.
+        id: Uuid,
+        /// Refuse unless the stored version is this one.
+        if_version: Option<u64>,
+    },
+    /// Note that the actor read restricted records (audit).
+    AuditRead {
+        /// Entity kind read.
+        entity: String,
+        /// The record, or nil for a list.
+        entity_id: Uuid,
+        /// What was read (ids, query).
+        payload: serde_json::Value,
+    },
+    /// A user account or credential change.
+    Account(AccountChange),
+    /// Store a mission file (e.g. a basemap layer).
+    PutAsset {
+        /// Name, e.g. `basemap/roads`.
+        name: String,
+        /// MIME type.
+        content_type: String,
+        /// Bytes.
+        body: Vec<u8>,
+    },
+}
+
+/// Changes to users and their credentials. Secrets arrive already hashed.
+#[derive(Debug, Clone)]
+pub enum AccountChange {
+    /// New user.
+    CreateUser {
+        /// User name.
+        username: String,
+        /// Role.
+        role: Role,
+        /// argon2id PHC string.
+        password_hash: String,
+    },
+    /// Disable or re-enable a user (and end their sessions).
+    SetDisabled {
+        /// User name.
+        username: String,
+        /// New state.
+        disabled: bool,
+    },
+    /// New API token.
+    CreateToken {
+        /// Owner.
+        username: String,
+        /// Label, e.g. "OP-07 tablet".
+        name: String,
+        /// SHA-256 of the secret.
+        token_hash: Hash,
+    },
+    /// Revoke an API token.
+    RevokeToken {
+        /// Token id.
+        id: Uuid,
+    },
+    /// A user signed in: store the session.
+    CreateSession {
+        /// User name.
+        username: String,
+        /// SHA-256 of the cookie secret.
+        token_hash: Hash,
+        /// Expiry.
+        expires_at: Timestamp,
+    },
+    /// A user signed out.
+    EndSession {
+        /// SHA-256 of the cookie secret.
+        token_hash: Hash,
+    },
+}
+
+/// The result of an applied command.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    /// Journal sequence of the entry written (or of the first one, for a replay).
+    pub seq: u64,
+    /// True when this is the stored first result of a retried request.
+    pub replayed: bool,
+    /// The record after the change, for record changes.
+    pub record: Option<Envelope>,
+    /// The id of what was created (token id, user id), for account changes.
+    pub created_id: Option<Uuid>,
+}
+
+/// Why a store refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No such record (or user, token).
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The record's kind differs from the one addressed.
+    #[error("record {id} is a {actual}, not a {expected}")]
+    WrongKind {
+        /// Record id.
+        id: Uuid,
+        /// Kind addressed.
+        expected: EntityKind,
+        /// Kind stored.
+        actual: EntityKind,
+    },
+    /// `If-Match` named an older version.
+    #[error("record {id} is at version {current}, not {expected}")]
+    Stale {
+        /// Record id.
+        id: Uuid,
+        /// Version the client had.
+        expected: u64,
+        /// Version stored.
+        current: u64,
+    },
+    /// The change conflicts with the stored state.
+    #[error("{0}")]
+    Conflict(String),
+    /// An idempotency key was reused for a different request.
+    #[error("idempotency key {0:?} was already used for a different request")]
+    IdempotencyMismatch(String),
+    /// The store is shutting down.
+    #[error("the store is closed")]
+    Closed,
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The database file could not be migrated.
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The journal or state is inconsistent.
+    #[error("{0}")]
+    Corrupt(String),
+    /// Files.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A filtered, paginated list request.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    /// Kind to list.
+    pub kind: EntityKind,
+    /// `[min_lon, min_lat, max_lon, max_lat]`.
+    pub bbox: Option<[f64; 4]>,
+    /// Records whose time ends at or after this.
+    pub from: Option<Timestamp>,
+    /// Records whose time starts at or before this.
+    pub to: Option<Timestamp>,
+    /// Matches `category` or one of the tags.
+    pub category: Option<String>,
+    /// Matches `status`.
+    pub status: Option<String>,
+    /// Records concerning this party.
+    pub party: Option<Uuid>,
+    /// Case-insensitive substring of the record's text.
+    pub text: Option<String>,
+    /// Most sensitive level the reader may see.
+    pub max_sensitivity: Sensitivity,
+    /// Include withdrawn records.
+    pub include_retracted: bool,
+    /// Page size.
+    pub limit: u32,
+    /// Opaque cursor from the previous page.
+    pub cursor: Option<i64>,
+}
+
+impl ListQuery {
+    /// A query for everything of `kind` a reader at `max_sensitivity` may see.
+    pub fn new(kind: EntityKind, max_sensitivity: Sensitivity) -> Self {
+        ListQuery {
+            kind,
+            bbox: None,
+            from: None,
+            to: None,
+            category: None,
+            status: None,
+            party: None,
+            text: None,
+            max_sensitivity,
+            include_retracted: false,
+            limit: 100,
+            cursor: None,
+        }
+    }
+}
+
+/// One page of records, newest first.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The records.
+    pub items: Vec<Envelope>,
+    /// Cursor for the next page, if there is one.
+    pub next_cursor: Option<i64>,
+}
+
+/// A user account as the server needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    /// Stable id.
+    pub id: Uuid,
+    /// Login name.
+    pub username: String,
+    /// Role.
+    pub role: Role,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Disabled users cannot sign in or use tokens.
+    pub disabled: bool,
+}
+
+/// An API token's public facts (never the secret).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenInfo {
+    /// Id used to revoke it.
+    pub id: Uuid,
+    /// Owner.
+    pub username: String,
+    /// Label.
+    pub name: String,
+    /// When made.
+    pub created_at: String,
+    /// Whether revoked.
+    pub revoked: bool,
+}
+
+/// What `verify` checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifyReport {
+    /// Entries whose chain links and hashes matched.
+    pub entries: u64,
+    /// Records whose current state matched their last journal entry.
+    pub records: u64,
+    /// The verified head.
+    pub head: Head,
+}
+
+/// Why verification failed.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The chain breaks at an entry.
+    #[error(transparent)]
+    Chain(#[from] ChainBreak),
+    /// A record's current state disagrees with the journal.
+    #[error("record {id}: {reason}")]
+    State {
+        /// The record.
+        id: Uuid,
+        /// What differs.
+        reason: String,
+    },
+    /// The store failed while reading.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The storage a mission runs on.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies one change durably, through the single writer.
+    async fn apply(&self, cmd: Command) -> Result<Applied, StoreError>;
+    /// Applies many changes as one transaction: all or nothing (imports).
+    async fn apply_all(&self, cmds: Vec<Command>) -> Result<Vec<Applied>, StoreError>;
+    /// One record by id, whatever its kind.
+    async fn get(&self, id: Uuid) -> Result<Option<Envelope>, StoreError>;
+    /// A page of records.
+    async fn list(&self, q: &ListQuery) -> Result<Page, StoreError>;
+    /// Number of records of a kind (retracted excluded).
+    async fn count(&self, kind: EntityKind) -> Result<u64, StoreError>;
+    /// The journal entries about one entity, oldest first.
+    async fn history(&self, entity_id: Uuid) -> Result<Vec<JournalEntry>, StoreError>;
+    /// Journal entries after `after_seq`, oldest first (replication, export).
+    async fn journal(&self, after_seq: u64, limit: u32) -> Result<Vec<JournalEntry>, StoreError>;
+    /// The newest entry.
+    async fn head(&self) -> Result<Head, StoreError>;
+    /// Walks the chain and checks current state against it.
+    async fn verify(&self) -> Result<VerifyReport, VerifyError>;
+    /// A user by name.
+    async fn user(&self, username: &str) -> Result<Option<User>, StoreError>;
+    /// All users.
+    async fn users(&self) -> Result<Vec<User>, StoreError>;
+    /// The enabled user owning an unrevoked token with this hash.
+    async fn user_by_token(&self, token_hash: &Hash) -> Result<Option<User>, StoreError>;
+    /// The enabled user owning an unexpired session with this hash.
+    async fn user_by_session(&self, token_hash: &Hash) -> Result<Option<User>, StoreError>;
+    /// Tokens, optionally of one user.
+    async fn tokens(&self, username: Option<&str>) -> Result<Vec<TokenInfo>, StoreError>;
+    /// A mission file.
+    async fn asset(&self, name: &str) -> Result<Option<(String, Vec<u8>)>, StoreError>;
+    /// A consistent copy of the whole database, taken while writes go on.
+    async fn backup(&self, path: &std::path::Path) -> Result<Head, StoreError>;
+}

@@ -1,0 +1,1274 @@
+//! The embedded SQLite backend: WAL, `synchronous=FULL`, one writer task
+//! with group commit, a pool of readers.
+//!
+//! Writes queue to the writer task. It takes every command waiting (up to
+//! [`MAX_BATCH`]), applies them in one transaction, commits once (one fsync),
+//! and only then answers each caller. Under load this turns thousands of
+//! small durable writes into a few large ones.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::TryStreamExt;
+use jiff::Timestamp;
+use sha2::{Digest, Sha256};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{AssertSqlSafe, Connection, QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+use tokio::sync::{mpsc, oneshot};
+use truce_core::journal::{ChainVerifier, GENESIS, Hash, Head, JournalEntry, Op, canonical_json};
+use truce_core::{EntityKind, Envelope, Role, Sensitivity};
+use uuid::Uuid;
+
+use crate::{
+    AccountChange, Applied, Change, Command, ListQuery, Page, Store, StoreError, TokenInfo, User,
+    VerifyError, VerifyReport,
+};
+
+/// Most commands applied in one transaction.
+pub const MAX_BATCH: usize = 512;
+/// Rows per multi-row INSERT (kept under SQLite's variable limit).
+const ROWS_PER_INSERT: usize = 400;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+enum Job {
+    One(Box<Command>, Reply<Applied>),
+    All(Vec<Command>, Reply<Vec<Applied>>),
+}
+
+/// A mission database in one SQLite file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    read: SqlitePool,
+    jobs: mpsc::Sender<Job>,
+    path: PathBuf,
+}
+
+fn options(path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true)
+        .pragma("cache_size", "-65536")
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating if needed) the database at `path` and
+    /// starts its writer task.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut conn = SqliteConnection::connect_with(&options(path)).await?;
+        MIGRATOR.run(&mut conn).await?;
+        let head = load_head(&mut conn).await?;
+        let next_rid: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(rid), 0) + 1 FROM records")
+            .fetch_one(&mut conn)
+            .await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options(path).read_only(true))
+            .await?;
+        let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
+        let writer = Writer {
+            conn,
+            head,
+            next_rid,
+        };
+        tokio::spawn(writer.run(rx));
+        Ok(SqliteStore {
+            read,
+            jobs: tx,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Replaces the database at `target` with a verified copy of `backup`.
+    /// The server must not be running on `target`.
+    pub async fn restore(backup: &Path, target: &Path) -> Result<VerifyReport, VerifyError> {
+        let report = {
+            let store = SqliteStore::open(backup).await?;
+            let r = store.verify().await?;
+            store.close().await;
+            r
+        };
+        let tmp = target.with_extension("restore-tmp");
+        std::fs::copy(backup, &tmp).map_err(StoreError::from)?;
+        for suffix in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(sidecar(target, suffix));
+        }
+        std::fs::rename(&tmp, target).map_err(StoreError::from)?;
+        Ok(report)
+    }
+
+    /// Closes the readers; the writer ends when the last handle is dropped.
+    pub async fn close(self) {
+        self.read.close().await;
+    }
+}
+
+/// `truce.db` + `-wal` -> `truce.db-wal`.
+fn sidecar(db: &Path, suffix: &str) -> PathBuf {
+    let mut s = db.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+async fn load_head(conn: &mut SqliteConnection) -> Result<Head, StoreError> {
+    let row = sqlx::query("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(match row {
+        None => Head::EMPTY,
+        Some(r) => Head {
+            seq: r.get::<i64, _>(0) as u64,
+            hash: to_hash(r.get::<Vec<u8>, _>(1))?,
+        },
+    })
+}
+
+fn to_hash(v: Vec<u8>) -> Result<Hash, StoreError> {
+    v.try_into()
+        .map_err(|_| StoreError::Corrupt("a stored hash is not 32 bytes".into()))
+}
+
+fn sens_code(s: Sensitivity) -> i64 {
+    match s {
+        Sensitivity::Public => 0,
+        Sensitivity::Mission => 1,
+        Sensitivity::Restricted => 2,
+    }
+}
+
+fn sens_from(code: i64) -> Sensitivity {
+    match code {
+        0 => Sensitivity::Public,
+        1 => Sensitivity::Mission,
+        _ => Sensitivity::Restricted,
+    }
+}
+
+fn ts(s: &str) -> Result<Timestamp, StoreError> {
+    s.parse()
+        .map_err(|e| StoreError::Corrupt(format!("bad timestamp {s:?}: {e}")))
+}
+
+fn uuid(s: &str) -> Result<Uuid, StoreError> {
+    Uuid::from_str(s).map_err(|e| StoreError::Corrupt(format!("bad uuid {s:?}: {e}")))
+}
+
+const ENVELOPE_COLUMNS: &str = "rid, id, kind, version, sensitivity, retracted, created_at, created_by, updated_at, updated_by, last_seq, data";
+
+fn envelope_from(row: &SqliteRow) -> Result<(i64, Envelope), StoreError> {
+    let kind: String = row.get(2);
+    let data: String = row.get(11);
+    Ok((
+        row.get(0),
+        Envelope {
+            id: uuid(row.get(1))?,
+            kind: EntityKind::parse(&kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown kind {kind}")))?,
+            version: row.get::<i64, _>(3) as u64,
+            sensitivity: sens_from(row.get(4)),
+            retracted: row.get::<i64, _>(5) != 0,
+            created_at: ts(row.get(6))?,
+            created_by: row.get(7),
+            updated_at: ts(row.get(8))?,
+            updated_by: row.get(9),
+            last_seq: row.get::<i64, _>(10) as u64,
+            data: serde_json::from_str(&data)
+                .map_err(|e| StoreError::Corrupt(format!("record data: {e}")))?,
+        },
+    ))
+}
+
+const JOURNAL_COLUMNS: &str = "seq, entry_id, entity, entity_id, op, payload, actor, at, reason, idempotency_key, prev_hash, hash";
+
+fn entry_from(row: &SqliteRow) -> Result<JournalEntry, StoreError> {
+    let op: String = row.get(4);
+    Ok(JournalEntry {
+        seq: row.get::<i64, _>(0) as u64,
+        entry_id: uuid(row.get(1))?,
+        entity: row.get(2),
+        entity_id: uuid(row.get(3))?,
+        op: Op::parse(&op).ok_or_else(|| StoreError::Corrupt(format!("unknown op {op}")))?,
+        payload: row.get(5),
+        actor: row.get(6),
+        at: ts(row.get(7))?,
+        reason: row.get(8),
+        idempotency_key: row.get(9),
+        prev_hash: to_hash(row.get(10))?,
+        hash: to_hash(row.get(11))?,
+    })
+}
+
+/// The journal payload of a create or update: what `verify` compares the
+/// current state with.
+fn state_payload(sensitivity: Sensitivity, data: &serde_json::Value) -> String {
+    canonical_json(&serde_json::json!({"sensitivity": sensitivity, "data": data}))
+}
+
+fn user_from(row: &SqliteRow) -> Result<User, StoreError> {
+    let role: String = row.get(2);
+    Ok(User {
+        id: uuid(row.get(0))?,
+        username: row.get(1),
+        role: Role::parse(&role)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
+        password_hash: row.get(3),
+        disabled: row.get::<i64, _>(4) != 0,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// The writer
+
+struct Writer {
+    conn: SqliteConnection,
+    head: Head,
+    next_rid: i64,
+}
+
+/// A record row to upsert, with its index columns.
+struct RecordWrite {
+    rid: i64,
+    env: Envelope,
+    index: Option<truce_core::IndexFields>,
+}
+
+#[derive(Default)]
+struct Batch {
+    journal: Vec<JournalEntry>,
+    records: Vec<i64>,
+    by_rid: HashMap<i64, RecordWrite>,
+    idempotency: Vec<(String, String, Hash, u64, String)>,
+}
+
+impl Writer {
+    async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+        while let Some(job) = rx.recv().await {
+            match job {
+                Job::One(cmd, reply) => {
+                    let mut cmds = vec![*cmd];
+                    let mut replies = vec![reply];
+                    while cmds.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(Job::One(c, r)) => {
+                                cmds.push(*c);
+                                replies.push(r);
+                            }
+                            Ok(Job::All(c, r)) => {
+                                // Finish the group first, then the bulk job.
+                                self.commit_group(cmds, replies).await;
+                                let res = self.apply_all(c).await;
+                                let _ = r.send(res);
+                                cmds = Vec::new();
+                                replies = Vec::new();
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    if !cmds.is_empty() {
+                        self.commit_group(cmds, replies).await;
+                    }
+                }
+                Job::All(cmds, reply) => {
+                    let res = self.apply_all(cmds).await;
+                    let _ = reply.send(res);
+                }
+            }
+        }
+    }
+
+    async fn commit_group(&mut self, cmds: Vec<Command>, replies: Vec<Reply<Applied>>) {
+        let saved = (self.head, self.next_rid);
+        let outcome = async {
+            let mut tx = self.conn.begin().await?;
+            let results = apply_batch(&mut tx, &mut self.head, &mut self.next_rid, &cmds).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(results)
+        }
+        .await;
+        match outcome {
+            Ok(results) => {
+                for (r, reply) in results.into_iter().zip(replies) {
+                    let _ = reply.send(r);
+                }
+            }
+            Err(e) => {
+                (self.head, self.next_rid) = saved;
+                tracing::error!("write batch failed: {e}");
+                let msg = e.to_string();
+                for reply in replies {
+                    let _ = reply.send(Err(StoreError::Corrupt(format!("write failed: {msg}"))));
+                }
+            }
+        }
+    }
+
+    async fn apply_all(&mut self, cmds: Vec<Command>) -> Result<Vec<Applied>, StoreError> {
+        let saved = (self.head, self.next_rid);
+        let res = async {
+            let mut tx = self.conn.begin().await?;
+            let mut out = Vec::with_capacity(cmds.len());
+            for chunk in cmds.chunks(MAX_BATCH * 8) {
+                for r in apply_batch(&mut tx, &mut self.head, &mut self.next_rid, chunk).await? {
+                    out.push(r?);
+                }
+            }
+            tx.commit().await?;
+            Ok(out)
+        }
+        .await;
+        if res.is_err() {
+            (self.head, self.next_rid) = saved;
+        }
+        res
+    }
+}
+
+/// Applies `cmds` inside an open transaction. The outer error aborts the
+/// whole transaction; inner errors are refusals of single commands that
+/// wrote nothing.
+async fn apply_batch(
+    conn: &mut SqliteConnection,
+    head: &mut Head,
+    next_rid: &mut i64,
+    cmds: &[Command],
+) -> Result<Vec<Result<Applied, StoreError>>, StoreError> {
+    // Prefetch the records and idempotency keys the batch touches.
+    let mut ids: Vec<String> = cmds
+        .iter()
+        .filter_map(|c| match &c.change {
+            Change::Create { id, .. } | Change::Update { id, .. } | Change::Retract { id, .. } => {
+                Some(id.to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let mut current: HashMap<Uuid, (i64, Envelope)> = HashMap::new();
+    for chunk in ids.chunks(ROWS_PER_INSERT) {
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {ENVELOPE_COLUMNS} FROM records WHERE id IN ("
+        ));
+        let mut sep = q.separated(", ");
+        for id in chunk {
+            sep.push_bind(id);
+        }
+        q.push(")");
+        let rows = q.build().persistent(false).fetch_all(&mut *conn).await?;
+        for row in &rows {
+            let (rid, env) = envelope_from(row)?;
+            current.insert(env.id, (rid, env));
+        }
+    }
+    let mut keys: HashMap<(String, String), (Hash, u64, String)> = HashMap::new();
+    let wanted: Vec<(&str, &str)> = cmds
+        .iter()
+        .filter_map(|c| {
+            c.idempotency
+                .as_ref()
+                .map(|i| (c.actor.as_str(), i.key.as_str()))
+        })
+        .collect();
+    for chunk in wanted.chunks(ROWS_PER_INSERT) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT scope, key, request_hash, seq, response FROM idempotency WHERE (scope, key) IN (VALUES ",
+        );
+        let mut sep = q.separated(", ");
+        for (scope, key) in chunk {
+            sep.push("(");
+            sep.push_bind_unseparated(*scope);
+            sep.push_unseparated(", ");
+            sep.push_bind_unseparated(*key);
+            sep.push_unseparated(")");
+        }
+        q.push(")");
+        for row in q.build().persistent(false).fetch_all(&mut *conn).await? {
+            keys.insert(
+                (row.get(0), row.get(1)),
+                (
+                    to_hash(row.get(2))?,
+                    row.get::<i64, _>(3) as u64,
+                    row.get(4),
+                ),
+            );
+        }
+    }
+
+    let mut batch = Batch::default();
+    let mut results = Vec::with_capacity(cmds.len());
+    for cmd in cmds {
+        if let Some(idem) = &cmd.idempotency {
+            let k = (cmd.actor.clone(), idem.key.clone());
+            if let Some((hash, seq, response)) = keys.get(&k) {
+                results.push(if *hash == idem.request_hash {
+                    replay(*seq, response)
+                } else {
+                    Err(StoreError::IdempotencyMismatch(idem.key.clone()))
+                });
+                continue;
+            }
+        }
+        let res = apply_one(conn, head, next_rid, cmd, &mut current, &mut batch).await?;
+        if let (Ok(applied), Some(idem)) = (&res, &cmd.idempotency)
+            && !applied.replayed
+        {
+            let response = serde_json::to_string(&(&applied.record, &applied.created_id))
+                .expect("serialise response");
+            keys.insert(
+                (cmd.actor.clone(), idem.key.clone()),
+                (idem.request_hash, applied.seq, response.clone()),
+            );
+            batch.idempotency.push((
+                cmd.actor.clone(),
+                idem.key.clone(),
+                idem.request_hash,
+                applied.seq,
+                response,
+            ));
+        }
+        results.push(res);
+    }
+    flush(conn, batch).await?;
+    Ok(results)
+}
+
+fn replay(seq: u64, response: &str) -> Result<Applied, StoreError> {
+    let (record, created_id): (Option<Envelope>, Option<Uuid>) = serde_json::from_str(response)
+        .map_err(|e| StoreError::Corrupt(format!("stored response: {e}")))?;
+    Ok(Applied {
+        seq,
+        replayed: true,
+        record,
+        created_id,
+    })
+}
+
+fn append(
+    head: &mut Head,
+    batch: &mut Batch,
+    cmd: &Command,
+    entity: &str,
+    entity_id: Uuid,
+    op: Op,
+    payload: String,
+    at: Timestamp,
+) -> u64 {
+    let e = JournalEntry {
+        seq: head.seq + 1,
+        entry_id: Uuid::now_v7(),
+        entity: entity.to_string(),
+        entity_id,
+        op,
+        payload,
+        actor: cmd.actor.clone(),
+        at,
+        reason: cmd.reason.clone(),
+        idempotency_key: cmd.idempotency.as_ref().map(|i| i.key.clone()),
+        prev_hash: head.hash,
+        hash: GENESIS,
+    }
+    .seal();
+    *head = Head {
+        seq: e.seq,
+        hash: e.hash,
+    };
+    batch.journal.push(e);
+    head.seq
+}
+
+fn check_target(
+    current: &HashMap<Uuid, (i64, Envelope)>,
+    kind: EntityKind,
+    id: Uuid,
+    if_version: Option<u64>,
+) -> Result<(i64, Envelope), StoreError> {
+    let (rid, env) = current
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| StoreError::NotFound(format!("{kind} {id}")))?;
+    if env.kind != kind {
+        return Err(StoreError::NotFound(format!("{kind} {id}")));
+    }
+    if let Some(v) = if_version
+        && v != env.version
+    {
+        return Err(StoreError::Stale {
+            id,
+            expected: v,
+            current: env.version,
+        });
+    }
+    if env.retracted {
+        return Err(StoreError::Conflict(format!("{kind} {id} is retracted")));
+    }
+    Ok((rid, env))
+}
+
+async fn apply_one(
+    conn: &mut SqliteConnection,
+    head: &mut Head,
+    next_rid: &mut i64,
+    cmd: &Command,
+    current: &mut HashMap<Uuid, (i64, Envelope)>,
+    batch: &mut Batch,
+) -> Result<Result<Applied, StoreError>, StoreError> {
+    let now = Timestamp::now();
+    let applied = |seq, record: Envelope| Applied {
+        seq,
+        replayed: false,
+        record: Some(record),
+        created_id: None,
+    };
+    match &cmd.change {
+        Change::Create {
+            kind,
+            id,
+            sensitivity,
+            record,
+        } => {
+            if let Some((_, existing)) = current.get(id) {
+                // A retry with a client-chosen id: same content -> first result.
+                return Ok(
+                    if existing.kind == *kind
+                        && existing.data == record.data
+                        && existing.sensitivity == *sensitivity
+                        && existing.created_by == cmd.actor
+                    {
+                        Ok(Applied {
+                            seq: existing.last_seq,
+                            replayed: true,
+                            record: Some(existing.clone()),
+                            created_id: None,
+                        })
+                    } else {
+                        Err(StoreError::Conflict(format!(
+                            "a record with id {id} already exists"
+                        )))
+                    },
+                );
+            }
+            let payload = state_payload(*sensitivity, &record.data);
+            let seq = append(
+                head,
+                batch,
+                cmd,
+                kind.as_str(),
+                *id,
+                Op::Create,
+                payload,
+                now,
+            );
+            let env = Envelope {
+                id: *id,
+                kind: *kind,
+                version: 1,
+                sensitivity: *sensitivity,
+                retracted: false,
+                created_at: now,
+                created_by: cmd.actor.clone(),
+                updated_at: now,
+                updated_by: cmd.actor.clone(),
+                last_seq: seq,
+                data: record.data.clone(),
+            };
+            let rid = *next_rid;
+            *next_rid += 1;
+            stage(batch, current, rid, env.clone(), Some(record.index.clone()));
+            Ok(Ok(applied(seq, env)))
+        }
+        Change::Update {
+            kind,
+            id,
+            if_version,
+            sensitivity,
+            record,
+        } => {
+            let (rid, mut env) = match check_target(current, *kind, *id, *if_version) {
+                Ok(x) => x,
+                Err(e) => return Ok(Err(e)),
+            };
+            let sensitivity = sensitivity.unwrap_or(env.sensitivity);
+            if env.data == record.data && env.sensitivity == sensitivity {
+                // Nothing changes: report the current state, write nothing.
+                return Ok(Ok(Applied {
+                    seq: env.last_seq,
+                    replayed: true,
+                    record: Some(env),
+                    created_id: None,
+                }));
+            }
+            let payload = state_payload(sensitivity, &record.data);
+            let seq = append(
+                head,
+                batch,
+                cmd,
+                kind.as_str(),
+                *id,
+                Op::Update,
+                payload,
+                now,
+            );
+            env.version += 1;
+            env.sensitivity = sensitivity;
+            env.data = record.data.clone();
+            env.updated_at = now;
+            env.updated_by = cmd.actor.clone();
+            env.last_seq = seq;
+            stage(batch, current, rid, env.clone(), Some(record.index.clone()));
+            Ok(Ok(applied(seq, env)))
+        }
+        Change::Retract {
+            kind,
+            id,
+            if_version,
+        } => {
+            let (rid, mut env) = match check_target(current, *kind, *id, *if_version) {
+                Ok(x) => x,
+                Err(e) => return Ok(Err(e)),
+            };
+            env.version += 1;
+            let payload = canonical_json(&serde_json::json!({"version": env.version}));
+            let seq = append(
+                head,
+                batch,
+                cmd,
+                kind.as_str(),
+                *id,
+                Op::Retract,
+                payload,
+                now,
+            );
+            env.retracted = true;
+            env.updated_at = now;
+            env.updated_by = cmd.actor.clone();
+            env.last_seq = seq;
+            let index = batch.by_rid.get(&rid).and_then(|w| w.index.clone());
+            stage(batch, current, rid, env.clone(), index);
+            Ok(Ok(applied(seq, env)))
+        }
+        Change::AuditRead {
+            entity,
+            entity_id,
+            payload,
+        } => {
+            let seq = append(
+                head,
+                batch,
+                cmd,
+                entity,
+                *entity_id,
+                Op::Read,
+                canonical_json(payload),
+                now,
+            );
+            Ok(Ok(Applied {
+                seq,
+                replayed: false,
+                record: None,
+                created_id: None,
+            }))
+        }
+        Change::PutAsset {
+            name,
+            content_type,
+            body,
+        } => {
+            sqlx::query("INSERT INTO assets (name, content_type, body) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET content_type = excluded.content_type, body = excluded.body")
+                .bind(name)
+                .bind(content_type)
+                .bind(body)
+                .execute(&mut *conn)
+                .await?;
+            let payload = canonical_json(&serde_json::json!({
+                "name": name,
+                "content_type": content_type,
+                "bytes": body.len(),
+                "sha256": hex::encode(Sha256::digest(body)),
+            }));
+            let id = Uuid::new_v5(&Uuid::NAMESPACE_URL, name.as_bytes());
+            let seq = append(head, batch, cmd, "asset", id, Op::Update, payload, now);
+            Ok(Ok(Applied {
+                seq,
+                replayed: false,
+                record: None,
+                created_id: Some(id),
+            }))
+        }
+        Change::Account(change) => account(conn, head, batch, cmd, change, now).await,
+    }
+}
+
+fn stage(
+    batch: &mut Batch,
+    current: &mut HashMap<Uuid, (i64, Envelope)>,
+    rid: i64,
+    env: Envelope,
+    index: Option<truce_core::IndexFields>,
+) {
+    current.insert(env.id, (rid, env.clone()));
+    if batch
+        .by_rid
+        .insert(rid, RecordWrite { rid, env, index })
+        .is_none()
+    {
+        batch.records.push(rid);
+    }
+}
+
+async fn user_id(
+    conn: &mut SqliteConnection,
+    username: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM users WHERE username = ?")
+        .bind(username)
+        .fetch_optional(conn)
+        .await
+}
+
+async fn account(
+    conn: &mut SqliteConnection,
+    head: &mut Head,
+    batch: &mut Batch,
+    cmd: &Command,
+    change: &AccountChange,
+    now: Timestamp,
+) -> Result<Result<Applied, StoreError>, StoreError> {
+    let done = |seq, id| {
+        Ok(Ok(Applied {
+            seq,
+            replayed: false,
+            record: None,
+            created_id: Some(id),
+        }))
+    };
+    match change {
+        AccountChange::CreateUser {
+            username,
+            role,
+            password_hash,
+        } => {
+            if user_id(conn, username).await?.is_some() {
+                return Ok(Err(StoreError::Conflict(format!(
+                    "user {username} already exists"
+                ))));
+            }
+            let id = Uuid::now_v7();
+            sqlx::query("INSERT INTO users (id, username, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)")
+                .bind(id.to_string())
+                .bind(username)
+                .bind(role.as_str())
+                .bind(password_hash)
+                .bind(now.to_string())
+                .execute(&mut *conn)
+                .await?;
+            let payload = canonical_json(&serde_json::json!({"username": username, "role": role}));
+            let seq = append(head, batch, cmd, "user", id, Op::Create, payload, now);
+            done(seq, id)
+        }
+        AccountChange::SetDisabled { username, disabled } => {
+            let Some(id) = user_id(conn, username).await? else {
+                return Ok(Err(StoreError::NotFound(format!("user {username}"))));
+            };
+            sqlx::query("UPDATE users SET disabled = ? WHERE id = ?")
+                .bind(*disabled as i64)
+                .bind(&id)
+                .execute(&mut *conn)
+                .await?;
+            if *disabled {
+                sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+                    .bind(&id)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            let payload =
+                canonical_json(&serde_json::json!({"username": username, "disabled": disabled}));
+            let op = if *disabled { Op::Revoke } else { Op::Update };
+            let id = uuid(&id)?;
+            let seq = append(head, batch, cmd, "user", id, op, payload, now);
+            done(seq, id)
+        }
+        AccountChange::CreateToken {
+            username,
+            name,
+            token_hash,
+        } => {
+            let Some(uid) = user_id(conn, username).await? else {
+                return Ok(Err(StoreError::NotFound(format!("user {username}"))));
+            };
+            let id = Uuid::now_v7();
+            sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?, ?)")
+                .bind(id.to_string())
+                .bind(uid)
+                .bind(name)
+                .bind(&token_hash[..])
+                .bind(now.to_string())
+                .execute(&mut *conn)
+                .await?;
+            let payload = canonical_json(&serde_json::json!({"username": username, "name": name}));
+            let seq = append(head, batch, cmd, "token", id, Op::Create, payload, now);
+            done(seq, id)
+        }
+        AccountChange::RevokeToken { id } => {
+            let n = sqlx::query("UPDATE api_tokens SET revoked = 1 WHERE id = ? AND revoked = 0")
+                .bind(id.to_string())
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            if n == 0 {
+                return Ok(Err(StoreError::NotFound(format!("active token {id}"))));
+            }
+            let seq = append(head, batch, cmd, "token", *id, Op::Revoke, "{}".into(), now);
+            done(seq, *id)
+        }
+        AccountChange::CreateSession {
+            username,
+            token_hash,
+            expires_at,
+        } => {
+            let Some(uid) = user_id(conn, username).await? else {
+                return Ok(Err(StoreError::NotFound(format!("user {username}"))));
+            };
+            sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?, ?, ?)")
+                .bind(&token_hash[..])
+                .bind(&uid)
+                .bind(expires_at.as_millisecond())
+                .execute(&mut *conn)
+                .await?;
+            let payload = canonical_json(&serde_json::json!({"username": username}));
+            let uid = uuid(&uid)?;
+            let seq = append(head, batch, cmd, "user", uid, Op::Login, payload, now);
+            done(seq, uid)
+        }
+        AccountChange::EndSession { token_hash } => {
+            sqlx::query("DELETE FROM sessions WHERE token_hash = ? OR expires_at < ?")
+                .bind(&token_hash[..])
+                .bind(now.as_millisecond())
+                .execute(&mut *conn)
+                .await?;
+            Ok(Ok(Applied {
+                seq: head.seq,
+                replayed: false,
+                record: None,
+                created_id: None,
+            }))
+        }
+    }
+}
+
+async fn flush(conn: &mut SqliteConnection, batch: Batch) -> Result<(), StoreError> {
+    for chunk in batch.journal.chunks(ROWS_PER_INSERT) {
+        let mut q =
+            QueryBuilder::<Sqlite>::new(format!("INSERT INTO journal ({JOURNAL_COLUMNS}) "));
+        q.push_values(chunk, |mut b, e| {
+            b.push_bind(e.seq as i64)
+                .push_bind(e.entry_id.to_string())
+                .push_bind(e.entity.clone())
+                .push_bind(e.entity_id.to_string())
+                .push_bind(e.op.as_str())
+                .push_bind(e.payload.clone())
+                .push_bind(e.actor.clone())
+                .push_bind(e.at.to_string())
+                .push_bind(e.reason.clone())
+                .push_bind(e.idempotency_key.clone())
+                .push_bind(e.prev_hash.to_vec())
+                .push_bind(e.hash.to_vec());
+        });
+        q.build().persistent(false).execute(&mut *conn).await?;
+    }
+    let writes: Vec<&RecordWrite> = batch.records.iter().map(|r| &batch.by_rid[r]).collect();
+    let (full, meta): (Vec<&RecordWrite>, Vec<&RecordWrite>) =
+        writes.into_iter().partition(|w| w.index.is_some());
+    for chunk in full.chunks(ROWS_PER_INSERT / 2) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO records (rid, id, kind, version, sensitivity, retracted, created_at, created_by, updated_at, updated_by, last_seq, t_start, t_end, category, tags, status, parties, text, geometry, data) ",
+        );
+        q.push_values(chunk, |mut b, w| {
+            let e = &w.env;
+            let i = w.index.as_ref().expect("partitioned");
+            b.push_bind(w.rid)
+                .push_bind(e.id.to_string())
+                .push_bind(e.kind.as_str())
+                .push_bind(e.version as i64)
+                .push_bind(sens_code(e.sensitivity))
+                .push_bind(e.retracted as i64)
+                .push_bind(e.created_at.to_string())
+                .push_bind(e.created_by.clone())
+                .push_bind(e.updated_at.to_string())
+                .push_bind(e.updated_by.clone())
+                .push_bind(e.last_seq as i64)
+                .push_bind(i.time_start.map(|t| t.as_millisecond()))
+                .push_bind(i.time_end.map(|t| t.as_millisecond()))
+                .push_bind(i.category.clone())
+                .push_bind(spaced(i.tags.iter().map(String::as_str)))
+                .push_bind(i.status.clone())
+                .push_bind(spaced(i.parties.iter().map(|p| p.to_string())))
+                .push_bind(i.text.clone())
+                .push_bind(i.geometry.as_ref().map(|g| g.to_string()))
+                .push_bind(e.data.to_string());
+        });
+        q.push(" ON CONFLICT(rid) DO UPDATE SET version = excluded.version, sensitivity = excluded.sensitivity, retracted = excluded.retracted, updated_at = excluded.updated_at, updated_by = excluded.updated_by, last_seq = excluded.last_seq, t_start = excluded.t_start, t_end = excluded.t_end, category = excluded.category, tags = excluded.tags, status = excluded.status, parties = excluded.parties, text = excluded.text, geometry = excluded.geometry, data = excluded.data");
+        q.build().persistent(false).execute(&mut *conn).await?;
+        let boxed: Vec<(i64, [f64; 4])> = chunk
+            .iter()
+            .filter_map(|w| w.index.as_ref().and_then(|i| i.bbox).map(|b| (w.rid, b)))
+            .collect();
+        if !boxed.is_empty() {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT OR REPLACE INTO records_rtree (rid, min_lon, max_lon, min_lat, max_lat) ",
+            );
+            q.push_values(&boxed, |mut b, (rid, bb)| {
+                b.push_bind(*rid)
+                    .push_bind(bb[0])
+                    .push_bind(bb[2])
+                    .push_bind(bb[1])
+                    .push_bind(bb[3]);
+            });
+            q.build().persistent(false).execute(&mut *conn).await?;
+        }
+    }
+    for w in meta {
+        let e = &w.env;
+        sqlx::query("UPDATE records SET version = ?, retracted = ?, updated_at = ?, updated_by = ?, last_seq = ? WHERE rid = ?")
+            .bind(e.version as i64)
+            .bind(e.retracted as i64)
+            .bind(e.updated_at.to_string())
+            .bind(&e.updated_by)
+            .bind(e.last_seq as i64)
+            .bind(w.rid)
+            .execute(&mut *conn)
+            .await?;
+    }
+    for chunk in batch.idempotency.chunks(ROWS_PER_INSERT) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO idempotency (scope, key, request_hash, seq, response) ",
+        );
+        q.push_values(chunk, |mut b, (scope, key, hash, seq, resp)| {
+            b.push_bind(scope.clone())
+                .push_bind(key.clone())
+                .push_bind(hash.to_vec())
+                .push_bind(*seq as i64)
+                .push_bind(resp.clone());
+        });
+        q.build().persistent(false).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Space-delimited list with a leading and trailing space, so `instr` with
+/// `' ' || x || ' '` matches whole items only.
+fn spaced<S: AsRef<str>>(items: impl Iterator<Item = S>) -> String {
+    let mut s = String::from(" ");
+    for i in items {
+        s.push_str(i.as_ref());
+        s.push(' ');
+    }
+    s
+}
+
+// ---------------------------------------------------------------------------
+// Reads
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn apply(&self, cmd: Command) -> Result<Applied, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::One(Box::new(cmd), tx))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn apply_all(&self, cmds: Vec<Command>) -> Result<Vec<Applied>, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::All(cmds, tx))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn get(&self, id: Uuid) -> Result<Option<Envelope>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ENVELOPE_COLUMNS} FROM records WHERE id = ?"
+        )))
+        .bind(id.to_string())
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|r| envelope_from(&r).map(|(_, e)| e)).transpose()
+    }
+
+    async fn list(&self, q: &ListQuery) -> Result<Page, StoreError> {
+        let mut b = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {ENVELOPE_COLUMNS} FROM records WHERE kind = "
+        ));
+        b.push_bind(q.kind.as_str());
+        b.push(" AND sensitivity <= ")
+            .push_bind(sens_code(q.max_sensitivity));
+        if !q.include_retracted {
+            b.push(" AND retracted = 0");
+        }
+        if let Some(c) = q.cursor {
+            b.push(" AND rid < ").push_bind(c);
+        }
+        if let Some(t) = q.from {
+            b.push(" AND t_end >= ").push_bind(t.as_millisecond());
+        }
+        if let Some(t) = q.to {
+            b.push(" AND t_start <= ").push_bind(t.as_millisecond());
+        }
+        if let Some(c) = &q.category {
+            b.push(" AND (category = ").push_bind(c.clone());
+            b.push(" OR instr(tags, ")
+                .push_bind(format!(" {c} "))
+                .push(") > 0)");
+        }
+        if let Some(s) = &q.status {
+            b.push(" AND status = ").push_bind(s.clone());
+        }
+        if let Some(p) = q.party {
+            b.push(" AND instr(parties, ")
+                .push_bind(format!(" {p} "))
+                .push(") > 0");
+        }
+        if let Some(t) = &q.text {
+            b.push(" AND instr(text, ")
+                .push_bind(t.to_lowercase())
+                .push(") > 0");
+        }
+        if let Some([x0, y0, x1, y1]) = q.bbox {
+            b.push(" AND rid IN (SELECT rid FROM records_rtree WHERE min_lon <= ")
+                .push_bind(x1)
+                .push(" AND max_lon >= ")
+                .push_bind(x0)
+                .push(" AND min_lat <= ")
+                .push_bind(y1)
+                .push(" AND max_lat >= ")
+                .push_bind(y0)
+                .push(")");
+        }
+        let limit = q.limit.clamp(1, 10_000);
+        b.push(" ORDER BY rid DESC LIMIT ")
+            .push_bind(limit as i64 + 1);
+        let rows = b.build().fetch_all(&self.read).await?;
+        let mut items = Vec::with_capacity(rows.len());
+        let mut last_rid = None;
+        for row in rows.iter().take(limit as usize) {
+            let (rid, env) = envelope_from(row)?;
+            last_rid = Some(rid);
+            items.push(env);
+        }
+        let next_cursor = if rows.len() > limit as usize {
+            last_rid
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn count(&self, kind: EntityKind) -> Result<u64, StoreError> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM records WHERE kind = ? AND retracted = 0")
+                .bind(kind.as_str())
+                .fetch_one(&self.read)
+                .await?;
+        Ok(n as u64)
+    }
+
+    async fn history(&self, entity_id: Uuid) -> Result<Vec<JournalEntry>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {JOURNAL_COLUMNS} FROM journal WHERE entity_id = ? ORDER BY seq"
+        )))
+        .bind(entity_id.to_string())
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(entry_from).collect()
+    }
+
+    async fn journal(&self, after_seq: u64, limit: u32) -> Result<Vec<JournalEntry>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {JOURNAL_COLUMNS} FROM journal WHERE seq > ? ORDER BY seq LIMIT ?"
+        )))
+        .bind(after_seq as i64)
+        .bind(limit as i64)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(entry_from).collect()
+    }
+
+    async fn head(&self) -> Result<Head, StoreError> {
+        let mut conn = self.read.acquire().await?;
+        load_head(&mut conn).await
+    }
+
+    async fn verify(&self) -> Result<VerifyReport, VerifyError> {
+        let mut conn = self.read.acquire().await.map_err(StoreError::from)?;
+        let mut tx = conn.begin().await.map_err(StoreError::from)?;
+        let mut verifier = ChainVerifier::default();
+        {
+            let mut rows = sqlx::query(AssertSqlSafe(format!(
+                "SELECT {JOURNAL_COLUMNS} FROM journal ORDER BY seq"
+            )))
+            .fetch(&mut *tx);
+            while let Some(row) = rows.try_next().await.map_err(StoreError::from)? {
+                let seq: i64 = row.get(0);
+                let e = entry_from(&row).map_err(|err| truce_core::journal::ChainBreak {
+                    seq: seq as u64,
+                    reason: err.to_string(),
+                })?;
+                verifier.check(&e)?;
+            }
+        }
+        let mut records = 0;
+        {
+            let mut rows = sqlx::query(
+                "SELECT r.id, r.sensitivity, r.retracted, r.data, j.entity_id, j.op, j.payload \
+                 FROM records r LEFT JOIN journal j ON j.seq = r.last_seq ORDER BY r.rid",
+            )
+            .fetch(&mut *tx);
+            while let Some(row) = rows.try_next().await.map_err(StoreError::from)? {
+                let id: String = row.get(0);
+                let bad = |reason: &str| VerifyError::State {
+                    id: Uuid::from_str(&id).unwrap_or_default(),
+                    reason: reason.to_string(),
+                };
+                let entity_id: Option<String> = row.get(4);
+                if entity_id.as_deref() != Some(id.as_str()) {
+                    return Err(bad(
+                        "its last journal entry is missing or about another record",
+                    ));
+                }
+                let op: String = row.get(5);
+                let retracted = row.get::<i64, _>(2) != 0;
+                match op.as_str() {
+                    "create" | "update" => {
+                        let data: serde_json::Value = serde_json::from_str(row.get(3))
+                            .map_err(|_| bad("stored data is not JSON"))?;
+                        let expected = state_payload(sens_from(row.get(1)), &data);
+                        if retracted || expected != row.get::<String, _>(6) {
+                            return Err(bad("current state differs from its last journal entry"));
+                        }
+                    }
+                    "retract" if retracted => {}
+                    _ => return Err(bad("current state differs from its last journal entry")),
+                }
+                records += 1;
+            }
+        }
+        Ok(VerifyReport {
+            entries: verifier.head().seq,
+            records,
+            head: verifier.head(),
+        })
+    }
+
+    async fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
+        sqlx::query(
+            "SELECT id, username, role, password_hash, disabled FROM users WHERE username = ?",
+        )
+        .bind(username)
+        .fetch_optional(&self.read)
+        .await?
+        .map(|r| user_from(&r))
+        .transpose()
+    }
+
+    async fn users(&self) -> Result<Vec<User>, StoreError> {
+        sqlx::query(
+            "SELECT id, username, role, password_hash, disabled FROM users ORDER BY username",
+        )
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(user_from)
+        .collect()
+    }
+
+    async fn user_by_token(&self, token_hash: &Hash) -> Result<Option<User>, StoreError> {
+        sqlx::query("SELECT u.id, u.username, u.role, u.password_hash, u.disabled FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? AND t.revoked = 0 AND u.disabled = 0")
+            .bind(&token_hash[..])
+            .fetch_optional(&self.read)
+            .await?
+            .map(|r| user_from(&r))
+            .transpose()
+    }
+
+    async fn user_by_session(&self, token_hash: &Hash) -> Result<Option<User>, StoreError> {
+        sqlx::query("SELECT u.id, u.username, u.role, u.password_hash, u.disabled FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled = 0")
+            .bind(&token_hash[..])
+            .bind(Timestamp::now().as_millisecond())
+            .fetch_optional(&self.read)
+            .await?
+            .map(|r| user_from(&r))
+            .transpose()
+    }
+
+    async fn tokens(&self, username: Option<&str>) -> Result<Vec<TokenInfo>, StoreError> {
+        let rows = sqlx::query("SELECT t.id, u.username, t.name, t.created_at, t.revoked FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE ?1 IS NULL OR u.username = ?1 ORDER BY t.created_at")
+            .bind(username)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TokenInfo {
+                    id: uuid(r.get(0))?,
+                    username: r.get(1),
+                    name: r.get(2),
+                    created_at: r.get(3),
+                    revoked: r.get::<i64, _>(4) != 0,
+                })
+            })
+            .collect()
+    }
+
+    async fn asset(&self, name: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        Ok(
+            sqlx::query("SELECT content_type, body FROM assets WHERE name = ?")
+                .bind(name)
+                .fetch_optional(&self.read)
+                .await?
+                .map(|r| (r.get(0), r.get(1))),
+        )
+    }
+
+    async fn backup(&self, path: &Path) -> Result<Head, StoreError> {
+        if path.exists() {
+            return Err(StoreError::Conflict(format!(
+                "{} already exists",
+                path.display()
+            )));
+        }
+        let target = path
+            .to_str()
+            .ok_or_else(|| StoreError::Conflict("backup path is not UTF-8".into()))?;
+        // VACUUM INTO reads one consistent snapshot while the writer goes on.
+        let mut conn = SqliteConnection::connect_with(&options(&self.path)).await?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(target)
+            .execute(&mut conn)
+            .await?;
+        conn.close().await?;
+        let mut copy =
+            SqliteConnection::connect_with(&options(path).create_if_missing(false)).await?;
+        let head = load_head(&mut copy).await?;
+        copy.close().await?;
+        Ok(head)
+    }
+}

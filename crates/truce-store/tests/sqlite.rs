@@ -1,0 +1,192 @@
+//! Behaviour every backend must show, run against SQLite.
+
+use serde_json::json;
+use truce_core::{EntityKind, Sensitivity, ValidationContext};
+use truce_store::sqlite::SqliteStore;
+use truce_store::{Change, Command, Idempotency, ListQuery, Store, StoreError, VerifyError};
+use uuid::Uuid;
+
+fn incident(note: &str) -> truce_core::ValidRecord {
+    EntityKind::Incident
+        .validate_json(
+            json!({
+                "occurred_at": "2026-11-20T10:00:00Z",
+                "event_type": "explosions_remote_violence",
+                "sub_event_type": "shelling_artillery_missile_attack",
+                "location": {"lat": 39.8, "lon": 46.7},
+                "notes": note,
+            }),
+            &ValidationContext {
+                now: "2026-11-21T00:00:00Z".parse().unwrap(),
+            },
+        )
+        .unwrap()
+}
+
+fn create(id: Uuid, note: &str, key: Option<&str>) -> Command {
+    Command {
+        actor: "obs".into(),
+        reason: None,
+        idempotency: key.map(|k| Idempotency {
+            key: k.into(),
+            request_hash: [7; 32],
+        }),
+        change: Change::Create {
+            kind: EntityKind::Incident,
+            id,
+            sensitivity: Sensitivity::Mission,
+            record: incident(note),
+        },
+    }
+}
+
+async fn open() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+    (dir, store)
+}
+
+#[tokio::test]
+async fn create_update_retract_and_verify() {
+    let (_d, s) = open().await;
+    let id = Uuid::now_v7();
+    let a = s.apply(create(id, "first", None)).await.unwrap();
+    assert_eq!(a.record.unwrap().version, 1);
+    let upd = Command {
+        actor: "ana".into(),
+        reason: Some("typo".into()),
+        idempotency: None,
+        change: Change::Update {
+            kind: EntityKind::Incident,
+            id,
+            if_version: Some(1),
+            sensitivity: None,
+            record: incident("second"),
+        },
+    };
+    assert_eq!(
+        s.apply(upd.clone()).await.unwrap().record.unwrap().version,
+        2
+    );
+    // The same If-Match again is now stale.
+    let mut stale = upd.clone();
+    if let Change::Update { record, .. } = &mut stale.change {
+        *record = incident("third");
+    }
+    assert!(matches!(
+        s.apply(stale).await,
+        Err(StoreError::Stale { current: 2, .. })
+    ));
+    let retract = Command {
+        actor: "ana".into(),
+        reason: Some("duplicate".into()),
+        idempotency: None,
+        change: Change::Retract {
+            kind: EntityKind::Incident,
+            id,
+            if_version: None,
+        },
+    };
+    assert!(s.apply(retract).await.unwrap().record.unwrap().retracted);
+    let q = ListQuery::new(EntityKind::Incident, Sensitivity::Restricted);
+    assert!(s.list(&q).await.unwrap().items.is_empty());
+    assert_eq!(s.history(id).await.unwrap().len(), 3);
+    let r = s.verify().await.unwrap();
+    assert_eq!((r.entries, r.records), (3, 1));
+}
+
+#[tokio::test]
+async fn retries_return_the_first_result() {
+    let (_d, s) = open().await;
+    let id = Uuid::now_v7();
+    let first = s.apply(create(id, "x", Some("k1"))).await.unwrap();
+    let again = s.apply(create(id, "x", Some("k1"))).await.unwrap();
+    assert!(again.replayed);
+    assert_eq!(first.record, again.record);
+    // Same client id without the key: still the first result.
+    assert!(s.apply(create(id, "x", None)).await.unwrap().replayed);
+    // Same id, other content: conflict, nothing written.
+    assert!(matches!(
+        s.apply(create(id, "y", None)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // Same key, other request: refused.
+    let mut other = create(Uuid::now_v7(), "z", Some("k1"));
+    other.idempotency.as_mut().unwrap().request_hash = [8; 32];
+    assert!(matches!(
+        s.apply(other).await,
+        Err(StoreError::IdempotencyMismatch(_))
+    ));
+    assert_eq!(s.head().await.unwrap().seq, 1);
+}
+
+#[tokio::test]
+async fn concurrent_writes_group_commit_without_loss() {
+    let (_d, s) = open().await;
+    let mut tasks = Vec::new();
+    for i in 0..2000 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.apply(create(
+                Uuid::now_v7(),
+                &format!("n{i}"),
+                Some(&format!("k{i}")),
+            ))
+            .await
+            .unwrap()
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(s.count(EntityKind::Incident).await.unwrap(), 2000);
+    assert_eq!(s.verify().await.unwrap().entries, 2000);
+}
+
+#[tokio::test]
+async fn verify_names_the_altered_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let s = SqliteStore::open(&path).await.unwrap();
+    for i in 0..5 {
+        s.apply(create(Uuid::now_v7(), &format!("note{i}"), None))
+            .await
+            .unwrap();
+    }
+    drop(s);
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE journal SET payload = replace(payload, 'note3', 'note9') WHERE seq = 4")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let s = SqliteStore::open(&path).await.unwrap();
+    match s.verify().await {
+        Err(VerifyError::Chain(b)) => assert_eq!(b.seq, 4),
+        other => panic!("expected a chain break, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn backup_while_writing_verifies() {
+    let (dir, s) = open().await;
+    let writer = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            for i in 0..500 {
+                s.apply(create(Uuid::now_v7(), &format!("b{i}"), None))
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let backup = dir.path().join("backup.db");
+    let head = s.backup(&backup).await.unwrap();
+    writer.await.unwrap();
+    let target = dir.path().join("restored.db");
+    let report = SqliteStore::restore(&backup, &target).await.unwrap();
+    assert_eq!(report.head, head);
+}
