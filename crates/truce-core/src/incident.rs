@@ -315,6 +315,7 @@ pub struct Verification {
     pub by: Option<String>,
     /// When.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub at: Option<Timestamp>,
     /// Why.
     #[serde(default)]
@@ -338,6 +339,7 @@ impl Default for Verification {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Incident {
     /// When it happened (start, for events that lasted).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub occurred_at: Timestamp,
     /// ACLED time precision: 1 = day known, 2 = week, 3 = month.
     #[serde(default = "one_u8")]
@@ -629,5 +631,70 @@ mod tests {
         for s in SubEventType::ALL {
             assert!(EventType::ALL.contains(&s.event_type()));
         }
+    }
+}
+
+/// A request to change an incident's verification, grading or assignee.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VerificationChange {
+    /// New state; unchanged when absent.
+    #[serde(default)]
+    pub status: Option<VerificationStatus>,
+    /// Why; required for verified, unverified and refuted.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// New source grading.
+    #[serde(default)]
+    pub source_grading: Option<SourceGrading>,
+    /// Who takes it on; an empty string clears it.
+    #[serde(default)]
+    pub assignee: Option<String>,
+    /// Marks this incident as a duplicate of another (merge).
+    #[serde(default)]
+    pub duplicate_of: Option<Uuid>,
+}
+
+impl Incident {
+    /// Applies a verification change by `actor` at `now`.
+    pub fn apply_verification(
+        &mut self,
+        change: VerificationChange,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<(), ValidationErrors> {
+        let mut e = ValidationErrors::default();
+        if let Some(status) = change.status {
+            let conclusive = matches!(
+                status,
+                VerificationStatus::Verified
+                    | VerificationStatus::Unverified
+                    | VerificationStatus::Refuted
+            );
+            let reason = change.reason.clone().filter(|r| !r.trim().is_empty());
+            if conclusive && reason.is_none() {
+                e.push(
+                    "reason",
+                    format!("is required to mark an incident {}", status.as_str()),
+                );
+            }
+            self.verification = Verification {
+                status,
+                by: Some(actor.to_string()),
+                at: Some(now),
+                reason,
+            };
+        }
+        if let Some(g) = change.source_grading {
+            self.source_grading = Some(g);
+        }
+        if let Some(a) = change.assignee {
+            self.assignee = (!a.trim().is_empty()).then_some(a);
+        }
+        if let Some(d) = change.duplicate_of {
+            self.duplicate_of = Some(d);
+        }
+        e.into_result()
     }
 }

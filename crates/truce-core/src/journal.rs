@@ -84,6 +84,7 @@ pub struct JournalEntry {
     /// Who did it (user name, or `system`).
     pub actor: String,
     /// When the store accepted it.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     /// Why, as the actor said.
     pub reason: Option<String>,

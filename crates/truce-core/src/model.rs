@@ -50,6 +50,7 @@ pub struct Mission {
     #[serde(default)]
     pub area: Option<Area>,
     /// First day of operations: "since the mission began" totals start here.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub started_on: Date,
     /// True for demonstration and training data, shown on every screen.
     #[serde(default)]
@@ -290,8 +291,10 @@ pub struct Patrol {
     #[serde(default)]
     pub leader: Option<String>,
     /// Planned departure.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub planned_start: Timestamp,
     /// Planned return.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub planned_end: Timestamp,
     /// The route.
     #[serde(default)]

@@ -264,3 +264,40 @@ impl<'de> Deserialize<'de> for EntityKind {
         EntityKind::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown kind {s}")))
     }
 }
+
+impl EntityKind {
+    /// Index fields of an already stored record (no validation): what map
+    /// layers and exports need from records they did not just validate.
+    pub fn index_of(self, data: &serde_json::Value) -> Option<IndexFields> {
+        use crate::{incident::Incident, model::*};
+        fn idx<R: Record>(v: &serde_json::Value) -> Option<IndexFields> {
+            R::deserialize(v).ok().map(|r| r.index())
+        }
+        match self {
+            EntityKind::Mission => idx::<Mission>(data),
+            EntityKind::Party => idx::<Party>(data),
+            EntityKind::Organisation => idx::<Organisation>(data),
+            EntityKind::Aor => idx::<Aor>(data),
+            EntityKind::Post => idx::<Post>(data),
+            EntityKind::Patrol => idx::<Patrol>(data),
+            EntityKind::Incident => idx::<Incident>(data),
+        }
+    }
+
+    /// Keeps fields that only a dedicated action may set (an incident's
+    /// verification) as they were, whatever a create or update submitted.
+    pub fn protect_fields(
+        self,
+        submitted: &mut serde_json::Value,
+        existing: Option<&serde_json::Value>,
+    ) {
+        if self == EntityKind::Incident
+            && let serde_json::Value::Object(m) = submitted
+        {
+            match existing.and_then(|e| e.get("verification")) {
+                Some(v) => m.insert("verification".into(), v.clone()),
+                None => m.remove("verification"),
+            };
+        }
+    }
+}

@@ -148,6 +148,15 @@ pub enum AccountChange {
     },
 }
 
+/// A message of a streamed import.
+#[derive(Debug)]
+pub enum ImportChunk {
+    /// More commands.
+    Commands(Vec<Command>),
+    /// All sent: commit.
+    Commit,
+}
+
 /// The result of an applied command.
 #[derive(Debug, Clone)]
 pub struct Applied {
@@ -335,6 +344,13 @@ pub trait Store: Send + Sync + 'static {
     async fn apply(&self, cmd: Command) -> Result<Applied, StoreError>;
     /// Applies many changes as one transaction: all or nothing (imports).
     async fn apply_all(&self, cmds: Vec<Command>) -> Result<Vec<Applied>, StoreError>;
+    /// Applies a stream of chunks as one transaction (large imports): the
+    /// sender ends with [`ImportChunk::Commit`]; if it drops the channel
+    /// first, or any command is refused, nothing is written.
+    async fn apply_stream(
+        &self,
+        chunks: tokio::sync::mpsc::Receiver<ImportChunk>,
+    ) -> Result<u64, StoreError>;
     /// One record by id, whatever its kind.
     async fn get(&self, id: Uuid) -> Result<Option<Envelope>, StoreError>;
     /// A page of records.

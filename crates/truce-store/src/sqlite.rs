@@ -41,6 +41,7 @@ type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 enum Job {
     One(Box<Command>, Reply<Applied>),
     All(Vec<Command>, Reply<Vec<Applied>>),
+    Stream(mpsc::Receiver<crate::ImportChunk>, Reply<u64>),
 }
 
 /// A mission database in one SQLite file.
@@ -269,13 +270,14 @@ impl Writer {
                                 cmds.push(*c);
                                 replies.push(r);
                             }
-                            Ok(Job::All(c, r)) => {
+                            Ok(other) => {
                                 // Finish the group first, then the bulk job.
-                                self.commit_group(cmds, replies).await;
-                                let res = self.apply_all(c).await;
-                                let _ = r.send(res);
-                                cmds = Vec::new();
-                                replies = Vec::new();
+                                self.commit_group(
+                                    std::mem::take(&mut cmds),
+                                    std::mem::take(&mut replies),
+                                )
+                                .await;
+                                self.run_bulk(other).await;
                                 break;
                             }
                             Err(_) => break,
@@ -285,12 +287,61 @@ impl Writer {
                         self.commit_group(cmds, replies).await;
                     }
                 }
-                Job::All(cmds, reply) => {
-                    let res = self.apply_all(cmds).await;
-                    let _ = reply.send(res);
-                }
+                other => self.run_bulk(other).await,
             }
         }
+    }
+
+    async fn run_bulk(&mut self, job: Job) {
+        match job {
+            Job::One(..) => unreachable!("grouped by run"),
+            Job::All(cmds, reply) => {
+                let res = self.apply_all(cmds).await;
+                let _ = reply.send(res);
+            }
+            Job::Stream(chunks, reply) => {
+                let res = self.apply_stream(chunks).await;
+                let _ = reply.send(res);
+            }
+        }
+    }
+
+    /// One transaction over every chunk received; committed only when the
+    /// sender says so, rolled back if it goes away or a chunk is refused.
+    async fn apply_stream(
+        &mut self,
+        mut chunks: mpsc::Receiver<crate::ImportChunk>,
+    ) -> Result<u64, StoreError> {
+        let saved = (self.head, self.next_rid);
+        let res = async {
+            let mut tx = self.conn.begin().await?;
+            let mut n = 0u64;
+            loop {
+                match chunks.recv().await {
+                    Some(crate::ImportChunk::Commands(cmds)) => {
+                        for r in
+                            apply_batch(&mut tx, &mut self.head, &mut self.next_rid, &cmds).await?
+                        {
+                            r?;
+                            n += 1;
+                        }
+                    }
+                    Some(crate::ImportChunk::Commit) => break,
+                    None => {
+                        return Err(StoreError::Conflict(
+                            "import abandoned; nothing was written".into(),
+                        ));
+                    }
+                }
+            }
+            tx.commit().await?;
+            Ok(n)
+        }
+        .await;
+        if res.is_err() {
+            (self.head, self.next_rid) = saved;
+        }
+        res
     }
 
     async fn commit_group(&mut self, cmds: Vec<Command>, replies: Vec<Reply<Applied>>) {
@@ -1000,6 +1051,18 @@ impl Store for SqliteStore {
         let (tx, rx) = oneshot::channel();
         self.jobs
             .send(Job::All(cmds, tx))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn apply_stream(
+        &self,
+        chunks: mpsc::Receiver<crate::ImportChunk>,
+    ) -> Result<u64, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::Stream(chunks, tx))
             .await
             .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?

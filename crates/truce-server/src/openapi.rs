@@ -1,0 +1,380 @@
+//! The OpenAPI document, built from the core's record schemas so it cannot
+//! drift from what the handlers accept, and Swagger UI to read it.
+
+use axum::Router;
+use truce_core::EntityKind;
+use utoipa::ToSchema;
+use utoipa::openapi::path::{
+    HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem,
+};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::response::{ResponseBuilder, ResponsesBuilder};
+use utoipa::openapi::schema::{Object, Type};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{
+    Components, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Ref, RefOr,
+    Required, Schema,
+};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::AppState;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new().merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", document()))
+}
+
+fn add<T: ToSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) -> RefOr<Schema> {
+    T::schemas(schemas);
+    schemas.push((T::name().into_owned(), T::schema()));
+    Ref::from_schema_name(T::name()).into()
+}
+
+fn kind_schema(kind: EntityKind, s: &mut Vec<(String, RefOr<Schema>)>) -> RefOr<Schema> {
+    use truce_core::{incident::Incident, model::*};
+    match kind {
+        EntityKind::Mission => add::<Mission>(s),
+        EntityKind::Party => add::<Party>(s),
+        EntityKind::Organisation => add::<Organisation>(s),
+        EntityKind::Aor => add::<Aor>(s),
+        EntityKind::Post => add::<Post>(s),
+        EntityKind::Patrol => add::<Patrol>(s),
+        EntityKind::Incident => add::<Incident>(s),
+    }
+}
+
+fn json_content(schema: RefOr<Schema>) -> utoipa::openapi::Content {
+    ContentBuilder::new().schema(Some(schema)).build()
+}
+
+fn problem_responses(r: ResponsesBuilder, codes: &[(&str, &str)]) -> ResponsesBuilder {
+    codes.iter().fold(r, |r, (code, desc)| {
+        r.response(
+            *code,
+            ResponseBuilder::new().description(*desc).content(
+                "application/problem+json",
+                json_content(Ref::from_schema_name("Problem").into()),
+            ),
+        )
+    })
+}
+
+fn query(name: &str, desc: &str) -> utoipa::openapi::path::Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(desc))
+        .schema(Some(Object::with_type(Type::String)))
+        .build()
+}
+
+fn path_param(name: &str) -> utoipa::openapi::path::Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .schema(Some(Object::with_type(Type::String)))
+        .build()
+}
+
+fn header_param(name: &str, desc: &str, required: bool) -> utoipa::openapi::path::Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Header)
+        .required(if required {
+            Required::True
+        } else {
+            Required::False
+        })
+        .description(Some(desc))
+        .schema(Some(Object::with_type(Type::String)))
+        .build()
+}
+
+/// The OpenAPI 3.1 document of `/api/v1`.
+pub(crate) fn document() -> OpenApi {
+    let mut schemas = Vec::new();
+    add::<crate::problem::Problem>(&mut schemas);
+    add::<crate::auth::LoginRequest>(&mut schemas);
+    add::<crate::auth::Me>(&mut schemas);
+    let verification = add::<truce_core::incident::VerificationChange>(&mut schemas);
+    let mut paths = PathsBuilder::new();
+    for kind in EntityKind::ALL {
+        let c = kind.collection();
+        let schema = kind_schema(kind, &mut schemas);
+        let tag = c.to_string();
+        let list = OperationBuilder::new()
+            .tag(&tag)
+            .summary(Some(format!("List {c} (JSON or GeoJSON), newest first")))
+            .parameters(Some([
+                query("bbox", "min_lon,min_lat,max_lon,max_lat"),
+                query(
+                    "from",
+                    "RFC 3339 time or YYYY-MM-DD: records ending at or after",
+                ),
+                query(
+                    "to",
+                    "RFC 3339 time or YYYY-MM-DD: records starting at or before",
+                ),
+                query("category", "category or tag, e.g. ceasefire_violation"),
+                query("status", "status, e.g. verified"),
+                query("party", "party UUID"),
+                query("q", "text search"),
+                query("limit", "page size 1..10000 (default 100)"),
+                query("cursor", "next_cursor of the previous page"),
+                query("format", "geojson for a FeatureCollection"),
+            ]))
+            .responses(problem_responses(
+                ResponsesBuilder::new().response(
+                    "200",
+                    ResponseBuilder::new()
+                        .description("A page: {items, next_cursor} or a FeatureCollection"),
+                ),
+                &[("401", "Not signed in"), ("422", "Bad filter")],
+            ))
+            .build();
+        let create = OperationBuilder::new()
+            .tag(&tag)
+            .summary(Some(format!(
+                "Create a {} (optional client-chosen id, sensitivity)",
+                kind.as_str()
+            )))
+            .parameters(Some([header_param(
+                "Idempotency-Key",
+                "retries with the same key return the first result",
+                false,
+            )]))
+            .request_body(Some(
+                RequestBodyBuilder::new()
+                    .content("application/json", json_content(schema.clone()))
+                    .required(Some(Required::True))
+                    .build(),
+            ))
+            .responses(problem_responses(
+                ResponsesBuilder::new().response(
+                    "201",
+                    ResponseBuilder::new()
+                        .description("Created; ETag is the version")
+                        .content("application/json", json_content(schema.clone())),
+                ),
+                &[
+                    ("400", "Malformed JSON"),
+                    ("401", "Not signed in"),
+                    ("403", "Role may not write"),
+                    ("409", "Id exists with other content"),
+                    ("413", "Body too large"),
+                    ("422", "Invalid field"),
+                ],
+            ))
+            .build();
+        let get = OperationBuilder::new()
+            .tag(&tag)
+            .summary(Some(format!("Read a {}", kind.as_str())))
+            .parameters(Some([path_param("id")]))
+            .responses(problem_responses(
+                ResponsesBuilder::new().response(
+                    "200",
+                    ResponseBuilder::new()
+                        .description("The record")
+                        .content("application/json", json_content(schema.clone())),
+                ),
+                &[
+                    ("401", "Not signed in"),
+                    ("404", "No such record, or not visible to this role"),
+                ],
+            ))
+            .build();
+        let put = OperationBuilder::new()
+            .tag(&tag)
+            .summary(Some(format!("Replace a {}", kind.as_str())))
+            .parameters(Some([
+                path_param("id"),
+                header_param("If-Match", "ETag of the version changed", true),
+            ]))
+            .request_body(Some(
+                RequestBodyBuilder::new()
+                    .content("application/json", json_content(schema.clone()))
+                    .build(),
+            ))
+            .responses(problem_responses(
+                ResponsesBuilder::new()
+                    .response("200", ResponseBuilder::new().description("Updated")),
+                &[
+                    ("404", "Not found"),
+                    ("409", "Retracted"),
+                    ("412", "Stale If-Match"),
+                    ("422", "Invalid field"),
+                    ("428", "If-Match missing"),
+                ],
+            ))
+            .build();
+        let delete = OperationBuilder::new()
+            .tag(&tag)
+            .summary(Some(format!(
+                "Retract a {} (stays in the journal)",
+                kind.as_str()
+            )))
+            .parameters(Some([
+                path_param("id"),
+                header_param("If-Match", "ETag of the version retracted", true),
+                query("reason", "why (required)"),
+            ]))
+            .responses(problem_responses(
+                ResponsesBuilder::new()
+                    .response("200", ResponseBuilder::new().description("Retracted")),
+                &[
+                    ("404", "Not found"),
+                    ("412", "Stale If-Match"),
+                    ("422", "Reason missing"),
+                ],
+            ))
+            .build();
+        let history = OperationBuilder::new()
+            .tag(&tag)
+            .summary(Some("The journal entries of one record".to_string()))
+            .parameters(Some([path_param("id")]))
+            .responses(ResponsesBuilder::new().response(
+                "200",
+                ResponseBuilder::new().description("{entries: [...]}"),
+            ))
+            .build();
+        let mut coll = PathItem::new(HttpMethod::Get, list);
+        coll.post = Some(create);
+        let mut item = PathItem::new(HttpMethod::Get, get);
+        item.put = Some(put);
+        item.delete = Some(delete);
+        paths = paths
+            .path(format!("/api/v1/{c}"), coll)
+            .path(format!("/api/v1/{c}/{{id}}"), item)
+            .path(
+                format!("/api/v1/{c}/{{id}}/history"),
+                PathItem::new(HttpMethod::Get, history),
+            );
+    }
+    let verify = OperationBuilder::new()
+        .tag("incidents")
+        .summary(Some(
+            "Change verification state, grading, assignee or duplicate link".to_string(),
+        ))
+        .parameters(Some([path_param("id")]))
+        .request_body(Some(
+            RequestBodyBuilder::new()
+                .content("application/json", json_content(verification))
+                .build(),
+        ))
+        .responses(problem_responses(
+            ResponsesBuilder::new().response(
+                "200",
+                ResponseBuilder::new().description("Updated incident"),
+            ),
+            &[
+                ("403", "Role may not verify"),
+                ("404", "Not found"),
+                ("422", "Invalid field"),
+            ],
+        ))
+        .build();
+    let login = OperationBuilder::new()
+        .tag("auth")
+        .summary(Some("Sign in; sets an HttpOnly session cookie".to_string()))
+        .request_body(Some(
+            RequestBodyBuilder::new()
+                .content(
+                    "application/json",
+                    json_content(Ref::from_schema_name("LoginRequest").into()),
+                )
+                .build(),
+        ))
+        .responses(problem_responses(
+            ResponsesBuilder::new().response(
+                "200",
+                ResponseBuilder::new().description("Signed in").content(
+                    "application/json",
+                    json_content(Ref::from_schema_name("Me").into()),
+                ),
+            ),
+            &[("401", "Bad credentials"), ("429", "Too many attempts")],
+        ))
+        .build();
+    paths = paths
+        .path(
+            "/api/v1/incidents/{id}/verification",
+            PathItem::new(HttpMethod::Post, verify),
+        )
+        .path("/api/v1/auth/login", PathItem::new(HttpMethod::Post, login))
+        .path(
+            "/api/v1/auth/logout",
+            PathItem::new(
+                HttpMethod::Post,
+                OperationBuilder::new()
+                    .tag("auth")
+                    .summary(Some("Sign out".to_string()))
+                    .build(),
+            ),
+        )
+        .path(
+            "/api/v1/me",
+            PathItem::new(
+                HttpMethod::Get,
+                OperationBuilder::new()
+                    .tag("auth")
+                    .summary(Some("Who is signed in".to_string()))
+                    .build(),
+            ),
+        )
+        .path(
+            "/api/v1/mission",
+            PathItem::new(
+                HttpMethod::Get,
+                OperationBuilder::new()
+                    .tag("mission")
+                    .summary(Some("The mission, with its bbox and notice".to_string()))
+                    .build(),
+            ),
+        )
+        .path(
+            "/api/v1/journal/head",
+            PathItem::new(
+                HttpMethod::Get,
+                OperationBuilder::new()
+                    .tag("journal")
+                    .summary(Some(
+                        "Sequence and hash of the newest journal entry".to_string(),
+                    ))
+                    .build(),
+            ),
+        )
+        .path(
+            "/api/v1/basemap/{name}",
+            PathItem::new(
+                HttpMethod::Get,
+                OperationBuilder::new()
+                    .tag("mission")
+                    .summary(Some(
+                        "Offline basemap layer (countries, admin1, roads, places) as GeoJSON"
+                            .to_string(),
+                    ))
+                    .parameters(Some([path_param("name")]))
+                    .build(),
+            ),
+        );
+    let mut components = Components::new();
+    for (name, s) in schemas {
+        components.schemas.insert(name, s);
+    }
+    components.add_security_scheme(
+        "token",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+    );
+    components.add_security_scheme(
+        "session",
+        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+            crate::auth::SESSION_COOKIE,
+        ))),
+    );
+    OpenApiBuilder::new()
+        .info(InfoBuilder::new().title("Truce API").version(env!("CARGO_PKG_VERSION")).description(Some("Operations information system for ceasefire-monitoring, peacekeeping and humanitarian missions. Errors are RFC 9457 problem JSON naming the field.")).build())
+        .paths(paths.build())
+        .components(Some(components))
+        .build()
+}
