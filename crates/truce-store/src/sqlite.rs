@@ -249,8 +249,9 @@ struct RecordWrite {
     index: Option<truce_core::IndexFields>,
 }
 
-#[derive(Default)]
 struct Batch {
+    /// One time for every entry of a group: they commit together.
+    now: Timestamp,
     journal: Vec<JournalEntry>,
     records: Vec<i64>,
     by_rid: HashMap<i64, RecordWrite>,
@@ -462,7 +463,13 @@ async fn apply_batch(
         }
     }
 
-    let mut batch = Batch::default();
+    let mut batch = Batch {
+        now: Timestamp::now(),
+        journal: Vec::new(),
+        records: Vec::new(),
+        by_rid: HashMap::new(),
+        idempotency: Vec::new(),
+    };
     let mut results = Vec::with_capacity(cmds.len());
     for cmd in cmds {
         if let Some(idem) = &cmd.idempotency {
@@ -519,7 +526,6 @@ fn append(
     entity_id: Uuid,
     op: Op,
     payload: String,
-    at: Timestamp,
 ) -> u64 {
     let e = JournalEntry {
         seq: head.seq + 1,
@@ -529,7 +535,7 @@ fn append(
         op,
         payload,
         actor: cmd.actor.clone(),
-        at,
+        at: batch.now,
         reason: cmd.reason.clone(),
         idempotency_key: cmd.idempotency.as_ref().map(|i| i.key.clone()),
         prev_hash: head.hash,
@@ -580,7 +586,7 @@ async fn apply_one(
     current: &mut HashMap<Uuid, (i64, Envelope)>,
     batch: &mut Batch,
 ) -> Result<Result<Applied, StoreError>, StoreError> {
-    let now = Timestamp::now();
+    let now = batch.now;
     let applied = |seq, record: Envelope| Applied {
         seq,
         replayed: false,
@@ -616,16 +622,7 @@ async fn apply_one(
                 );
             }
             let payload = state_payload(*sensitivity, &record.data);
-            let seq = append(
-                head,
-                batch,
-                cmd,
-                kind.as_str(),
-                *id,
-                Op::Create,
-                payload,
-                now,
-            );
+            let seq = append(head, batch, cmd, kind.as_str(), *id, Op::Create, payload);
             let env = Envelope {
                 id: *id,
                 kind: *kind,
@@ -666,16 +663,7 @@ async fn apply_one(
                 }));
             }
             let payload = state_payload(sensitivity, &record.data);
-            let seq = append(
-                head,
-                batch,
-                cmd,
-                kind.as_str(),
-                *id,
-                Op::Update,
-                payload,
-                now,
-            );
+            let seq = append(head, batch, cmd, kind.as_str(), *id, Op::Update, payload);
             env.version += 1;
             env.sensitivity = sensitivity;
             env.data = record.data.clone();
@@ -696,16 +684,7 @@ async fn apply_one(
             };
             env.version += 1;
             let payload = canonical_json(&serde_json::json!({"version": env.version}));
-            let seq = append(
-                head,
-                batch,
-                cmd,
-                kind.as_str(),
-                *id,
-                Op::Retract,
-                payload,
-                now,
-            );
+            let seq = append(head, batch, cmd, kind.as_str(), *id, Op::Retract, payload);
             env.retracted = true;
             env.updated_at = now;
             env.updated_by = cmd.actor.clone();
@@ -727,7 +706,6 @@ async fn apply_one(
                 *entity_id,
                 Op::Read,
                 canonical_json(payload),
-                now,
             );
             Ok(Ok(Applied {
                 seq,
@@ -754,7 +732,7 @@ async fn apply_one(
                 "sha256": hex::encode(Sha256::digest(body)),
             }));
             let id = Uuid::new_v5(&Uuid::NAMESPACE_URL, name.as_bytes());
-            let seq = append(head, batch, cmd, "asset", id, Op::Update, payload, now);
+            let seq = append(head, batch, cmd, "asset", id, Op::Update, payload);
             Ok(Ok(Applied {
                 seq,
                 replayed: false,
@@ -762,7 +740,7 @@ async fn apply_one(
                 created_id: Some(id),
             }))
         }
-        Change::Account(change) => account(conn, head, batch, cmd, change, now).await,
+        Change::Account(change) => account(conn, head, batch, cmd, change).await,
     }
 }
 
@@ -799,8 +777,8 @@ async fn account(
     batch: &mut Batch,
     cmd: &Command,
     change: &AccountChange,
-    now: Timestamp,
 ) -> Result<Result<Applied, StoreError>, StoreError> {
+    let now = batch.now;
     let done = |seq, id| {
         Ok(Ok(Applied {
             seq,
@@ -830,7 +808,7 @@ async fn account(
                 .execute(&mut *conn)
                 .await?;
             let payload = canonical_json(&serde_json::json!({"username": username, "role": role}));
-            let seq = append(head, batch, cmd, "user", id, Op::Create, payload, now);
+            let seq = append(head, batch, cmd, "user", id, Op::Create, payload);
             done(seq, id)
         }
         AccountChange::SetDisabled { username, disabled } => {
@@ -852,7 +830,7 @@ async fn account(
                 canonical_json(&serde_json::json!({"username": username, "disabled": disabled}));
             let op = if *disabled { Op::Revoke } else { Op::Update };
             let id = uuid(&id)?;
-            let seq = append(head, batch, cmd, "user", id, op, payload, now);
+            let seq = append(head, batch, cmd, "user", id, op, payload);
             done(seq, id)
         }
         AccountChange::CreateToken {
@@ -873,7 +851,7 @@ async fn account(
                 .execute(&mut *conn)
                 .await?;
             let payload = canonical_json(&serde_json::json!({"username": username, "name": name}));
-            let seq = append(head, batch, cmd, "token", id, Op::Create, payload, now);
+            let seq = append(head, batch, cmd, "token", id, Op::Create, payload);
             done(seq, id)
         }
         AccountChange::RevokeToken { id } => {
@@ -885,7 +863,7 @@ async fn account(
             if n == 0 {
                 return Ok(Err(StoreError::NotFound(format!("active token {id}"))));
             }
-            let seq = append(head, batch, cmd, "token", *id, Op::Revoke, "{}".into(), now);
+            let seq = append(head, batch, cmd, "token", *id, Op::Revoke, "{}".into());
             done(seq, *id)
         }
         AccountChange::CreateSession {
@@ -904,7 +882,7 @@ async fn account(
                 .await?;
             let payload = canonical_json(&serde_json::json!({"username": username}));
             let uid = uuid(&uid)?;
-            let seq = append(head, batch, cmd, "user", uid, Op::Login, payload, now);
+            let seq = append(head, batch, cmd, "user", uid, Op::Login, payload);
             done(seq, uid)
         }
         AccountChange::EndSession { token_hash } => {

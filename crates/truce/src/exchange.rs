@@ -317,7 +317,7 @@ pub async fn import(
 }
 
 enum Sink<'a> {
-    Csv(csv::Writer<&'a mut dyn Write>),
+    Csv(Box<csv::Writer<&'a mut dyn Write>>),
     Geojson(&'a mut dyn Write),
 }
 
@@ -341,7 +341,7 @@ pub async fn export(
             }
             let mut w = csv::Writer::from_writer(out);
             w.write_record(INCIDENT_COLUMNS.iter().map(|(c, _)| *c))?;
-            Sink::Csv(w)
+            Sink::Csv(Box::new(w))
         }
         Format::Geojson => {
             out.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")?;
