@@ -222,7 +222,7 @@ impl Envelope {
         };
         let meta = serde_json::json!({
             "id": self.id,
-            "kind": self.kind.as_str(),
+            "record_type": self.kind.as_str(),
             "version": self.version,
             "sensitivity": self.sensitivity,
             "retracted": self.retracted,
@@ -242,7 +242,7 @@ impl Envelope {
 /// submitted body before validation so clients may send back what they read.
 pub const WIRE_METADATA: [&str; 9] = [
     "id",
-    "kind",
+    "record_type",
     "version",
     "sensitivity",
     "retracted",
@@ -298,6 +298,42 @@ impl EntityKind {
                 Some(v) => m.insert("verification".into(), v.clone()),
                 None => m.remove("verification"),
             };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn wire_metadata_never_hides_a_record_field() {
+        // An organisation has its own `kind` field; the wire form must keep it.
+        let ctx = ValidationContext { now: Timestamp::now() };
+        let v = EntityKind::Organisation
+            .validate_json(json!({"name": "NMAA", "kind": "national_authority"}), &ctx)
+            .unwrap();
+        let env = Envelope {
+            id: Uuid::nil(),
+            kind: EntityKind::Organisation,
+            version: 1,
+            sensitivity: crate::Sensitivity::Public,
+            retracted: false,
+            created_at: ctx.now,
+            created_by: "a".into(),
+            updated_at: ctx.now,
+            updated_by: "a".into(),
+            last_seq: 1,
+            data: v.data,
+        };
+        let wire = env.to_wire();
+        assert_eq!(wire["kind"], "national_authority");
+        assert_eq!(wire["record_type"], "organisation");
+        for field in WIRE_METADATA {
+            for name in ["kind", "name", "code", "status"] {
+                assert_ne!(field, name, "{field} would shadow a record field");
+            }
         }
     }
 }
