@@ -558,6 +558,18 @@ impl Record for Incident {
             status: Some(self.verification.status.as_str().into()),
             parties,
             text: text.trim_end().to_string(),
+            refs: self
+                .ceasefire_violation
+                .as_ref()
+                .and_then(|v| v.observing_post)
+                .into_iter()
+                .chain(self.duplicate_of)
+                .collect(),
+            quantity: Some(
+                self.ceasefire_violation
+                    .as_ref()
+                    .map_or(1.0, |v| f64::from(v.count)),
+            ),
         }
     }
 }

@@ -149,6 +149,11 @@ pub struct IndexFields {
     pub parties: Vec<Uuid>,
     /// Free text searched by `q`.
     pub text: String,
+    /// Other records this one belongs to or points at (a task's hazard area,
+    /// a manifest line's convoy), so lists can ask "everything of X".
+    pub refs: Vec<Uuid>,
+    /// The record's main amount (tonnes, m², persons), summed by aggregates.
+    pub quantity: Option<f64>,
 }
 
 /// A record kind with its validation and indexing rules.
@@ -310,7 +315,9 @@ mod tests {
     #[test]
     fn wire_metadata_never_hides_a_record_field() {
         // An organisation has its own `kind` field; the wire form must keep it.
-        let ctx = ValidationContext { now: Timestamp::now() };
+        let ctx = ValidationContext {
+            now: Timestamp::now(),
+        };
         let v = EntityKind::Organisation
             .validate_json(json!({"name": "NMAA", "kind": "national_authority"}), &ctx)
             .unwrap();

@@ -93,6 +93,7 @@ pub fn router(state: AppState) -> Router {
             post(records::verify_incident),
         )
         .route("/{collection}", get(records::list).post(records::create))
+        .route("/{collection}/aggregate", get(records::aggregate))
         .route(
             "/{collection}/{id}",
             get(records::get)

@@ -520,6 +520,10 @@ pub(crate) fn list_query(
         q.party =
             Some(Uuid::parse_str(v).map_err(|_| Problem::field("party", "must be a party UUID"))?);
     }
+    if let Some(v) = get("ref") {
+        q.reference =
+            Some(Uuid::parse_str(v).map_err(|_| Problem::field("ref", "must be a record UUID"))?);
+    }
     q.text = get("q").map(str::to_string);
     if let Some(v) = get("limit") {
         q.limit = v
@@ -588,4 +592,36 @@ pub async fn list(
         );
     }
     Ok(res)
+}
+
+/// `GET /api/v1/{collection}/aggregate?by=all|category|status|day&<filters>`:
+/// counts and quantity sums for dashboards, over what the caller may read.
+pub async fn aggregate(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(collection): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let kind = kind_of(&collection)?;
+    let q = list_query(kind, &p, &params)?;
+    let by = match params.get("by").map(String::as_str).unwrap_or("all") {
+        "all" => truce_store::Grouping::All,
+        "category" => truce_store::Grouping::Category,
+        "status" => truce_store::Grouping::Status,
+        "day" => truce_store::Grouping::Day,
+        other => {
+            return Err(Problem::field(
+                "by",
+                format!("{other:?} is not all, category, status or day"),
+            ));
+        }
+    };
+    let buckets: Vec<Value> = state
+        .store
+        .aggregate(&q, by)
+        .await?
+        .into_iter()
+        .map(|b| json!({"key": b.key, "count": b.count, "sum": b.sum}))
+        .collect();
+    Ok(Json(json!({ "buckets": buckets })))
 }

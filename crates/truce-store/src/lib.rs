@@ -88,6 +88,10 @@ pub enum Change {
     },
     /// A user account or credential change.
     Account(AccountChange),
+    /// Several record changes that succeed or fail together (a stock
+    /// movement and the warehouse's new levels; an exchange and its cases).
+    /// Only `Create`, `Update` and `Retract` may be inside.
+    Atomic(Vec<Change>),
     /// Store a mission file (e.g. a basemap layer).
     PutAsset {
         /// Name, e.g. `basemap/roads`.
@@ -236,6 +240,8 @@ pub struct ListQuery {
     pub status: Option<String>,
     /// Records concerning this party.
     pub party: Option<Uuid>,
+    /// Records that reference this record (e.g. the tasks of a hazard area).
+    pub reference: Option<Uuid>,
     /// Case-insensitive substring of the record's text.
     pub text: Option<String>,
     /// Most sensitive level the reader may see.
@@ -259,6 +265,7 @@ impl ListQuery {
             category: None,
             status: None,
             party: None,
+            reference: None,
             text: None,
             max_sensitivity,
             include_retracted: false,
@@ -266,6 +273,30 @@ impl ListQuery {
             cursor: None,
         }
     }
+}
+
+/// How [`Store::aggregate`] groups records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grouping {
+    /// One bucket for everything.
+    All,
+    /// By `category`.
+    Category,
+    /// By `status`.
+    Status,
+    /// By UTC day of `time_start` (key `YYYY-MM-DD`).
+    Day,
+}
+
+/// One group of an aggregate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bucket {
+    /// Group key (empty for [`Grouping::All`] or a missing value).
+    pub key: String,
+    /// Records in the group.
+    pub count: u64,
+    /// Sum of their `quantity`.
+    pub sum: f64,
 }
 
 /// One page of records, newest first.
@@ -355,6 +386,9 @@ pub trait Store: Send + Sync + 'static {
     async fn get(&self, id: Uuid) -> Result<Option<Envelope>, StoreError>;
     /// A page of records.
     async fn list(&self, q: &ListQuery) -> Result<Page, StoreError>;
+    /// Counts and sums of the records matching `q` (its cursor and limit
+    /// are ignored), grouped.
+    async fn aggregate(&self, q: &ListQuery, by: Grouping) -> Result<Vec<Bucket>, StoreError>;
     /// Number of records of a kind (retracted excluded).
     async fn count(&self, kind: EntityKind) -> Result<u64, StoreError>;
     /// The journal entries about one entity, oldest first.

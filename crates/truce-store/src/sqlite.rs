@@ -243,10 +243,23 @@ struct Writer {
 }
 
 /// A record row to upsert, with its index columns.
+#[derive(Clone)]
 struct RecordWrite {
     rid: i64,
     env: Envelope,
     index: Option<truce_core::IndexFields>,
+}
+
+impl Batch {
+    fn new(now: Timestamp) -> Self {
+        Batch {
+            now,
+            journal: Vec::new(),
+            records: Vec::new(),
+            by_rid: HashMap::new(),
+            idempotency: Vec::new(),
+        }
+    }
 }
 
 struct Batch {
@@ -402,15 +415,19 @@ async fn apply_batch(
     cmds: &[Command],
 ) -> Result<Vec<Result<Applied, StoreError>>, StoreError> {
     // Prefetch the records and idempotency keys the batch touches.
-    let mut ids: Vec<String> = cmds
-        .iter()
-        .filter_map(|c| match &c.change {
+    fn record_ids(change: &Change, out: &mut Vec<String>) {
+        match change {
             Change::Create { id, .. } | Change::Update { id, .. } | Change::Retract { id, .. } => {
-                Some(id.to_string())
+                out.push(id.to_string())
             }
-            _ => None,
-        })
-        .collect();
+            Change::Atomic(parts) => parts.iter().for_each(|p| record_ids(p, out)),
+            _ => {}
+        }
+    }
+    let mut ids = Vec::new();
+    for c in cmds {
+        record_ids(&c.change, &mut ids);
+    }
     ids.sort();
     ids.dedup();
     let mut current: HashMap<Uuid, (i64, Envelope)> = HashMap::new();
@@ -463,13 +480,7 @@ async fn apply_batch(
         }
     }
 
-    let mut batch = Batch {
-        now: Timestamp::now(),
-        journal: Vec::new(),
-        records: Vec::new(),
-        by_rid: HashMap::new(),
-        idempotency: Vec::new(),
-    };
+    let mut batch = Batch::new(Timestamp::now());
     let mut results = Vec::with_capacity(cmds.len());
     for cmd in cmds {
         if let Some(idem) = &cmd.idempotency {
@@ -741,6 +752,59 @@ async fn apply_one(
             }))
         }
         Change::Account(change) => account(conn, head, batch, cmd, change).await,
+        Change::Atomic(parts) => {
+            // Stage the parts on copies; keep them only if every part succeeds.
+            let mut t_head = *head;
+            let mut t_rid = *next_rid;
+            let mut t_current = current.clone();
+            let mut t_batch = Batch::new(batch.now);
+            t_batch.by_rid = batch.by_rid.iter().map(|(k, v)| (*k, v.clone())).collect();
+            let mut last = None;
+            for part in parts {
+                if !matches!(
+                    part,
+                    Change::Create { .. } | Change::Update { .. } | Change::Retract { .. }
+                ) {
+                    return Ok(Err(StoreError::Conflict(
+                        "only record changes may be combined atomically".into(),
+                    )));
+                }
+                let sub = Command {
+                    change: part.clone(),
+                    idempotency: None,
+                    ..cmd.clone()
+                };
+                match Box::pin(apply_one(
+                    conn,
+                    &mut t_head,
+                    &mut t_rid,
+                    &sub,
+                    &mut t_current,
+                    &mut t_batch,
+                ))
+                .await?
+                {
+                    Ok(a) => last = Some(a),
+                    Err(e) => return Ok(Err(e)),
+                }
+            }
+            *head = t_head;
+            *next_rid = t_rid;
+            *current = t_current;
+            batch.journal.extend(t_batch.journal);
+            for rid in t_batch.records {
+                if !batch.by_rid.contains_key(&rid) {
+                    batch.records.push(rid);
+                }
+            }
+            batch.by_rid = t_batch.by_rid;
+            Ok(Ok(last.unwrap_or(Applied {
+                seq: head.seq,
+                replayed: true,
+                record: None,
+                created_id: None,
+            })))
+        }
     }
 }
 
@@ -926,7 +990,7 @@ async fn flush(conn: &mut SqliteConnection, batch: Batch) -> Result<(), StoreErr
         writes.into_iter().partition(|w| w.index.is_some());
     for chunk in full.chunks(ROWS_PER_INSERT / 2) {
         let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO records (rid, id, kind, version, sensitivity, retracted, created_at, created_by, updated_at, updated_by, last_seq, t_start, t_end, category, tags, status, parties, text, geometry, data) ",
+            "INSERT INTO records (rid, id, kind, version, sensitivity, retracted, created_at, created_by, updated_at, updated_by, last_seq, t_start, t_end, category, tags, status, parties, text, geometry, data, refs, quantity) ",
         );
         q.push_values(chunk, |mut b, w| {
             let e = &w.env;
@@ -950,9 +1014,11 @@ async fn flush(conn: &mut SqliteConnection, batch: Batch) -> Result<(), StoreErr
                 .push_bind(spaced(i.parties.iter().map(|p| p.to_string())))
                 .push_bind(i.text.clone())
                 .push_bind(i.geometry.as_ref().map(|g| g.to_string()))
-                .push_bind(e.data.to_string());
+                .push_bind(e.data.to_string())
+                .push_bind(spaced(i.refs.iter().map(|p| p.to_string())))
+                .push_bind(i.quantity);
         });
-        q.push(" ON CONFLICT(rid) DO UPDATE SET version = excluded.version, sensitivity = excluded.sensitivity, retracted = excluded.retracted, updated_at = excluded.updated_at, updated_by = excluded.updated_by, last_seq = excluded.last_seq, t_start = excluded.t_start, t_end = excluded.t_end, category = excluded.category, tags = excluded.tags, status = excluded.status, parties = excluded.parties, text = excluded.text, geometry = excluded.geometry, data = excluded.data");
+        q.push(" ON CONFLICT(rid) DO UPDATE SET version = excluded.version, sensitivity = excluded.sensitivity, retracted = excluded.retracted, updated_at = excluded.updated_at, updated_by = excluded.updated_by, last_seq = excluded.last_seq, t_start = excluded.t_start, t_end = excluded.t_end, category = excluded.category, tags = excluded.tags, status = excluded.status, parties = excluded.parties, text = excluded.text, geometry = excluded.geometry, data = excluded.data, refs = excluded.refs, quantity = excluded.quantity");
         q.build().persistent(false).execute(&mut *conn).await?;
         let boxed: Vec<(i64, [f64; 4])> = chunk
             .iter()
@@ -998,6 +1064,57 @@ async fn flush(conn: &mut SqliteConnection, batch: Batch) -> Result<(), StoreErr
         q.build().persistent(false).execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// The WHERE conditions of a list query (without cursor and limit).
+fn push_filters(b: &mut QueryBuilder<Sqlite>, q: &ListQuery) {
+    b.push("kind = ").push_bind(q.kind.as_str().to_string());
+    b.push(" AND sensitivity <= ")
+        .push_bind(sens_code(q.max_sensitivity));
+    if !q.include_retracted {
+        b.push(" AND retracted = 0");
+    }
+    if let Some(t) = q.from {
+        b.push(" AND t_end >= ").push_bind(t.as_millisecond());
+    }
+    if let Some(t) = q.to {
+        b.push(" AND t_start <= ").push_bind(t.as_millisecond());
+    }
+    if let Some(c) = &q.category {
+        b.push(" AND (category = ").push_bind(c.clone());
+        b.push(" OR instr(tags, ")
+            .push_bind(format!(" {c} "))
+            .push(") > 0)");
+    }
+    if let Some(s) = &q.status {
+        b.push(" AND status = ").push_bind(s.clone());
+    }
+    if let Some(p) = q.party {
+        b.push(" AND instr(parties, ")
+            .push_bind(format!(" {p} "))
+            .push(") > 0");
+    }
+    if let Some(r) = q.reference {
+        b.push(" AND instr(refs, ")
+            .push_bind(format!(" {r} "))
+            .push(") > 0");
+    }
+    if let Some(t) = &q.text {
+        b.push(" AND instr(text, ")
+            .push_bind(t.to_lowercase())
+            .push(") > 0");
+    }
+    if let Some([x0, y0, x1, y1]) = q.bbox {
+        b.push(" AND rid IN (SELECT rid FROM records_rtree WHERE min_lon <= ")
+            .push_bind(x1)
+            .push(" AND max_lon >= ")
+            .push_bind(x0)
+            .push(" AND min_lat <= ")
+            .push_bind(y1)
+            .push(" AND max_lat >= ")
+            .push_bind(y0)
+            .push(")");
+    }
 }
 
 /// Space-delimited list with a leading and trailing space, so `instr` with
@@ -1057,53 +1174,11 @@ impl Store for SqliteStore {
     }
 
     async fn list(&self, q: &ListQuery) -> Result<Page, StoreError> {
-        let mut b = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {ENVELOPE_COLUMNS} FROM records WHERE kind = "
-        ));
-        b.push_bind(q.kind.as_str());
-        b.push(" AND sensitivity <= ")
-            .push_bind(sens_code(q.max_sensitivity));
-        if !q.include_retracted {
-            b.push(" AND retracted = 0");
-        }
+        let mut b =
+            QueryBuilder::<Sqlite>::new(format!("SELECT {ENVELOPE_COLUMNS} FROM records WHERE "));
+        push_filters(&mut b, q);
         if let Some(c) = q.cursor {
             b.push(" AND rid < ").push_bind(c);
-        }
-        if let Some(t) = q.from {
-            b.push(" AND t_end >= ").push_bind(t.as_millisecond());
-        }
-        if let Some(t) = q.to {
-            b.push(" AND t_start <= ").push_bind(t.as_millisecond());
-        }
-        if let Some(c) = &q.category {
-            b.push(" AND (category = ").push_bind(c.clone());
-            b.push(" OR instr(tags, ")
-                .push_bind(format!(" {c} "))
-                .push(") > 0)");
-        }
-        if let Some(s) = &q.status {
-            b.push(" AND status = ").push_bind(s.clone());
-        }
-        if let Some(p) = q.party {
-            b.push(" AND instr(parties, ")
-                .push_bind(format!(" {p} "))
-                .push(") > 0");
-        }
-        if let Some(t) = &q.text {
-            b.push(" AND instr(text, ")
-                .push_bind(t.to_lowercase())
-                .push(") > 0");
-        }
-        if let Some([x0, y0, x1, y1]) = q.bbox {
-            b.push(" AND rid IN (SELECT rid FROM records_rtree WHERE min_lon <= ")
-                .push_bind(x1)
-                .push(" AND max_lon >= ")
-                .push_bind(x0)
-                .push(" AND min_lat <= ")
-                .push_bind(y1)
-                .push(" AND max_lat >= ")
-                .push_bind(y0)
-                .push(")");
         }
         let limit = q.limit.clamp(1, 10_000);
         b.push(" ORDER BY rid DESC LIMIT ")
@@ -1122,6 +1197,33 @@ impl Store for SqliteStore {
             None
         };
         Ok(Page { items, next_cursor })
+    }
+
+    async fn aggregate(
+        &self,
+        q: &ListQuery,
+        by: crate::Grouping,
+    ) -> Result<Vec<crate::Bucket>, StoreError> {
+        let key = match by {
+            crate::Grouping::All => "''",
+            crate::Grouping::Category => "COALESCE(category, '')",
+            crate::Grouping::Status => "COALESCE(status, '')",
+            crate::Grouping::Day => "COALESCE(date(t_start / 1000, 'unixepoch'), '')",
+        };
+        let mut b = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {key} AS k, COUNT(*), COALESCE(SUM(quantity), 0.0) FROM records WHERE "
+        ));
+        push_filters(&mut b, q);
+        b.push(" GROUP BY k ORDER BY k");
+        let rows = b.build().fetch_all(&self.read).await?;
+        Ok(rows
+            .iter()
+            .map(|r| crate::Bucket {
+                key: r.get(0),
+                count: r.get::<i64, _>(1) as u64,
+                sum: r.get(2),
+            })
+            .collect())
     }
 
     async fn count(&self, kind: EntityKind) -> Result<u64, StoreError> {

@@ -190,3 +190,50 @@ async fn backup_while_writing_verifies() {
     let report = SqliteStore::restore(&backup, &target).await.unwrap();
     assert_eq!(report.head, head);
 }
+
+#[tokio::test]
+async fn atomic_changes_succeed_or_fail_together() {
+    let (_d, s) = open().await;
+    let a = Uuid::now_v7();
+    s.apply(create(a, "a", None)).await.unwrap();
+    let b = Uuid::now_v7();
+    let upd = |id, v, note: &str| Change::Update {
+        kind: EntityKind::Incident,
+        id,
+        if_version: Some(v),
+        sensitivity: None,
+        record: incident(note),
+    };
+    let mut both = create(b, "b", None);
+    let create_b = both.change.clone();
+    // The update of `a` is stale, so the creation of `b` must not happen either.
+    both.change = Change::Atomic(vec![create_b.clone(), upd(a, 9, "a2")]);
+    assert!(matches!(
+        s.apply(both.clone()).await,
+        Err(StoreError::Stale { .. })
+    ));
+    assert!(s.get(b).await.unwrap().is_none());
+    assert_eq!(s.head().await.unwrap().seq, 1);
+    both.change = Change::Atomic(vec![create_b, upd(a, 1, "a2")]);
+    s.apply(both).await.unwrap();
+    assert!(s.get(b).await.unwrap().is_some());
+    assert_eq!(s.get(a).await.unwrap().unwrap().version, 2);
+    assert_eq!(s.verify().await.unwrap().entries, 3);
+}
+
+#[tokio::test]
+async fn aggregates_match_a_naive_count() {
+    let (_d, s) = open().await;
+    for i in 0..30 {
+        s.apply(create(Uuid::now_v7(), &format!("n{i}"), None))
+            .await
+            .unwrap();
+    }
+    let q = ListQuery::new(EntityKind::Incident, Sensitivity::Restricted);
+    let all = s.aggregate(&q, truce_store::Grouping::All).await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].count, 30);
+    assert_eq!(all[0].sum, 30.0);
+    let by_day = s.aggregate(&q, truce_store::Grouping::Day).await.unwrap();
+    assert_eq!(by_day[0].key, "2026-11-20");
+}
