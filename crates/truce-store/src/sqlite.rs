@@ -99,6 +99,11 @@ impl SqliteStore {
     /// Replaces the database at `target` with a verified copy of `backup`.
     /// The server must not be running on `target`.
     pub async fn restore(backup: &Path, target: &Path) -> Result<VerifyReport, VerifyError> {
+        // Opening a missing file would create an empty database and
+        // "restore" it over the target.
+        if !backup.is_file() {
+            return Err(StoreError::NotFound(format!("backup file {}", backup.display())).into());
+        }
         let report = {
             let store = SqliteStore::open(backup).await?;
             let r = store.verify().await?;

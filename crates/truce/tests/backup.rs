@@ -146,6 +146,20 @@ async fn backup_while_writing_restores_to_a_verified_prefix() {
     drop(server);
     common::assert_verifies(&m.db);
 
+    // A mistyped backup name restores nothing: the live database is kept
+    // as it was, and no empty database appears under the mistyped name.
+    let typo = m.path("bakcup.db");
+    let o = common::truce(&m.db, &["restore", typo.to_str().unwrap()]);
+    assert!(!o.status.success(), "{}", common::describe(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not found"),
+        "{}",
+        common::describe(&o)
+    );
+    assert!(!typo.exists());
+    assert_eq!(journal(&m.db).await.len() as u64, live_head);
+    common::assert_verifies(&m.db);
+
     // A file that is no database restores nothing.
     let junk = m.path("junk.db");
     std::fs::write(&junk, vec![0x5a; 8192]).unwrap();
