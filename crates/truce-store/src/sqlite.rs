@@ -333,7 +333,7 @@ impl Writer {
     ) -> Result<u64, StoreError> {
         let saved = (self.head, self.next_rid);
         let res = async {
-            let mut tx = self.conn.begin().await?;
+            let mut tx = begin_write(&mut self.conn, &mut self.head, &mut self.next_rid).await?;
             let mut n = 0u64;
             loop {
                 match chunks.recv().await {
@@ -366,7 +366,7 @@ impl Writer {
     async fn commit_group(&mut self, cmds: Vec<Command>, replies: Vec<Reply<Applied>>) {
         let saved = (self.head, self.next_rid);
         let outcome = async {
-            let mut tx = self.conn.begin().await?;
+            let mut tx = begin_write(&mut self.conn, &mut self.head, &mut self.next_rid).await?;
             let results = apply_batch(&mut tx, &mut self.head, &mut self.next_rid, &cmds).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(results)
@@ -392,7 +392,7 @@ impl Writer {
     async fn apply_all(&mut self, cmds: Vec<Command>) -> Result<Vec<Applied>, StoreError> {
         let saved = (self.head, self.next_rid);
         let res = async {
-            let mut tx = self.conn.begin().await?;
+            let mut tx = begin_write(&mut self.conn, &mut self.head, &mut self.next_rid).await?;
             let mut out = Vec::with_capacity(cmds.len());
             for chunk in cmds.chunks(MAX_BATCH * 8) {
                 for r in apply_batch(&mut tx, &mut self.head, &mut self.next_rid, chunk).await? {
@@ -408,6 +408,23 @@ impl Writer {
         }
         res
     }
+}
+
+/// Starts a write transaction, taking the write lock at once, and reloads
+/// the head and the next rid inside it: another process (the CLI adding a
+/// user or a token while the server runs) may have appended since this
+/// writer last wrote.
+async fn begin_write<'c>(
+    conn: &'c mut SqliteConnection,
+    head: &mut Head,
+    next_rid: &mut i64,
+) -> Result<sqlx::Transaction<'c, Sqlite>, StoreError> {
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    *head = load_head(&mut tx).await?;
+    *next_rid = sqlx::query_scalar("SELECT COALESCE(MAX(rid), 0) + 1 FROM records")
+        .fetch_one(&mut *tx)
+        .await?;
+    Ok(tx)
 }
 
 /// Applies `cmds` inside an open transaction. The outer error aborts the
