@@ -252,6 +252,9 @@ pub struct ListQuery {
     pub limit: u32,
     /// Opaque cursor from the previous page.
     pub cursor: Option<i64>,
+    /// Oldest first (in the order records were created) instead of newest
+    /// first, so that an export imports back in the same order.
+    pub oldest_first: bool,
 }
 
 impl ListQuery {
@@ -271,6 +274,7 @@ impl ListQuery {
             include_retracted: false,
             limit: 100,
             cursor: None,
+            oldest_first: false,
         }
     }
 }

@@ -1199,11 +1199,16 @@ impl Store for SqliteStore {
         let mut b =
             QueryBuilder::<Sqlite>::new(format!("SELECT {ENVELOPE_COLUMNS} FROM records WHERE "));
         push_filters(&mut b, q);
+        let (after, order) = if q.oldest_first {
+            (" AND rid > ", "ASC")
+        } else {
+            (" AND rid < ", "DESC")
+        };
         if let Some(c) = q.cursor {
-            b.push(" AND rid < ").push_bind(c);
+            b.push(after).push_bind(c);
         }
         let limit = q.limit.clamp(1, 10_000);
-        b.push(" ORDER BY rid DESC LIMIT ")
+        b.push(format_args!(" ORDER BY rid {order} LIMIT "))
             .push_bind(limit as i64 + 1);
         let rows = b.build().fetch_all(&self.read).await?;
         let mut items = Vec::with_capacity(rows.len());

@@ -330,6 +330,9 @@ pub async fn export(
 ) -> Result<u64> {
     let mut q = ListQuery::new(kind, Sensitivity::Restricted);
     q.limit = 5000;
+    // In creation order, which an import keeps: export, import, export
+    // again gives the same file.
+    q.oldest_first = true;
     let mut n = 0u64;
     let mut sink = match format {
         Format::Csv => {

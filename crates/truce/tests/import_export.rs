@@ -1,0 +1,225 @@
+//! CSV exchange through the CLI: export, import into an empty mission,
+//! export again, byte for byte the same; a file with one bad row imports
+//! nothing and says where the bad row is.
+
+mod common;
+
+use std::path::Path;
+
+use common::{Api, Mission, Server, incident};
+use serde_json::json;
+
+/// The incident count and journal length of a stopped mission, as the CLI
+/// sees them.
+fn counts(db: &Path) -> (usize, String) {
+    let csv = common::truce_ok(db, &["export", "--kind", "incidents", "--format", "csv"]);
+    let out = common::assert_verifies(db);
+    let entries = out
+        .split(" journal entries")
+        .next()
+        .unwrap()
+        .trim_start_matches("OK: ")
+        .to_string();
+    let rows = csv::Reader::from_reader(csv.as_bytes()).records().count();
+    (rows, entries)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_round_trip_is_identical() {
+    let a = Mission::init();
+    let observer = a.user_with_token("field", "observer");
+    let analyst = a.user_with_token("desk", "analyst");
+    let server = Server::serve(&a.db).await;
+    let observer = Api::new(&server, Some(&observer));
+    let analyst = Api::new(&server, Some(&analyst));
+
+    // Incidents using every kind of cell: optional text with commas, quotes,
+    // new lines and non-ASCII, numbers, UUIDs, every sensitivity, a verified one.
+    let party = uuid::Uuid::new_v4();
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        let mut b = incident();
+        b["occurred_at"] = json!(format!("2026-11-{:02}T{:02}:15:00Z", 1 + i % 19, i % 24));
+        b["location"] = json!({"lat": 39.5 + i as f64 * 0.0125, "lon": 46.25 - i as f64 * 0.003});
+        match i % 5 {
+            0 => {
+                b["notes"] = json!(format!(
+                    "row {i}: \"quoted\", with commas,\nand a second line"
+                ));
+                b["location_name"] = json!("Ağdam – east outskirts");
+                b["sensitivity"] = json!("public");
+            }
+            1 => {
+                b["event_type"] = json!("battles");
+                b["sub_event_type"] = json!("armed_clash");
+                b["ceasefire_violation"] = json!({
+                    "kind": "burst", "perception": "seen", "direction_deg": 271.5,
+                    "distance_min_m": 800, "distance_max_m": 1200, "count": 12,
+                    "attributed_to": party, "weapon": "heavy machine gun"
+                });
+                b["actor1"] = json!("Unit 7");
+                b["actor1_party"] = json!(party);
+                b["fatalities"] = json!(2);
+            }
+            2 => {
+                b["sensitivity"] = json!("restricted");
+                b["source"] = json!("informant; do not share");
+                b["source_grading"] = json!({"reliability": "C", "credibility": 3});
+            }
+            3 => {
+                b["event_type"] = json!("strategic_developments");
+                b["sub_event_type"] = json!("agreement");
+                b["ceasefire_violation"] = json!(null);
+                b["time_precision"] = json!(2);
+                b["geo_precision"] = json!(3);
+                b["admin1"] = json!("Tartar");
+            }
+            _ => {
+                b["ceasefire_violation"]["explosion_subtype"] = json!("impact");
+                b["ceasefire_violation"]["count"] = json!(4);
+            }
+        }
+        let api = if i % 5 == 2 { &analyst } else { &observer };
+        ids.push(
+            api.create_incident(&b).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    for id in ids.iter().step_by(7) {
+        let r = analyst
+            .post(
+                &format!("/incidents/{id}/verification"),
+                &json!({"status": "verified", "reason": "patrol confirmed",
+                        "assignee": "desk"}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    drop(server);
+
+    let first = a.path("a.csv");
+    common::truce_ok(
+        &a.db,
+        &[
+            "export",
+            "--kind",
+            "incidents",
+            "--format",
+            "csv",
+            "-o",
+            first.to_str().unwrap(),
+        ],
+    );
+    let text = std::fs::read_to_string(&first).unwrap();
+    assert!(text.starts_with("id,sensitivity,occurred_at,"), "{text}");
+    // Records with new lines take more than one line; count records.
+    let rows = csv::Reader::from_path(&first).unwrap().records().count();
+    assert_eq!(rows, 30);
+    assert!(text.contains("\"row 0: \"\"quoted\"\", with commas,\nand a second line\""));
+    assert!(text.contains(",verified,"));
+    assert!(text.contains(",restricted,"));
+
+    // Import into an empty mission and export again.
+    let b = Mission::init();
+    assert_eq!(counts(&b.db).0, 0);
+    let out = common::truce_ok(&b.db, &["import", first.to_str().unwrap()]);
+    assert!(out.contains("imported 30 incidents"), "{out}");
+    let second = b.path("b.csv");
+    common::truce_ok(
+        &b.db,
+        &[
+            "export",
+            "--kind",
+            "incidents",
+            "--format",
+            "csv",
+            "-o",
+            second.to_str().unwrap(),
+        ],
+    );
+    let again = std::fs::read_to_string(&second).unwrap();
+    assert_eq!(again, text, "second export differs from the first");
+    let (n, _) = counts(&b.db);
+    assert_eq!(n, 30);
+
+    // The imported records keep their ids.
+    let server = Server::serve(&b.db).await;
+    let api = Api::new(&server, Some(&b.token("admin")));
+    let mut imported = api.all_ids("incidents").await;
+    imported.sort();
+    ids.sort();
+    assert_eq!(imported, ids);
+    drop(server);
+
+    // Importing the same file again writes nothing: same ids, same content.
+    let (n_before, entries_before) = counts(&b.db);
+    common::truce_ok(&b.db, &["import", first.to_str().unwrap()]);
+    assert_eq!(counts(&b.db), (n_before, entries_before.clone()));
+    // A file reusing an id for different content is refused as a whole.
+    let changed = b.path("changed.csv");
+    let edited = text.replacen("row 0: ", "row 0 (edited): ", 1);
+    assert_ne!(edited, text);
+    std::fs::write(&changed, edited).unwrap();
+    let o = common::truce(&b.db, &["import", changed.to_str().unwrap()]);
+    assert!(!o.status.success(), "{}", common::describe(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("nothing was written"),
+        "{}",
+        common::describe(&o)
+    );
+    assert_eq!(counts(&b.db), (n_before, entries_before));
+    let again = common::truce_ok(&b.db, &["export", "--kind", "incidents", "--format", "csv"]);
+    assert_eq!(again, text);
+}
+
+#[test]
+fn a_bad_row_imports_nothing_and_names_file_line_and_field() {
+    let m = Mission::init();
+    let (n, entries) = counts(&m.db);
+    assert_eq!(n, 0);
+
+    let file = m.path("field-reports.csv");
+    std::fs::write(
+        &file,
+        "occurred_at,event_type,sub_event_type,location.lat,location.lon,notes\n\
+         2026-11-20T10:00:00Z,explosions_remote_violence,shelling_artillery_missile_attack,39.8,46.7,fine\n\
+         2026-11-20T11:00:00Z,explosions_remote_violence,shelling_artillery_missile_attack,91,46.7,bad latitude\n\
+         2026-11-20T12:00:00Z,explosions_remote_violence,shelling_artillery_missile_attack,39.9,46.8,fine too\n",
+    )
+    .unwrap();
+    let o = common::truce(&m.db, &["import", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", common::describe(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let expected = format!("{}:3: field location.lat:", file.display());
+    assert!(err.contains(&expected), "expected {expected:?} in:\n{err}");
+    assert!(err.contains("91"), "{err}");
+    // Nothing was written: no incident, no journal entry.
+    assert_eq!(counts(&m.db), (0, entries.clone()));
+
+    // A cell that is not a number is named the same way.
+    std::fs::write(
+        &file,
+        "occurred_at,event_type,sub_event_type,location.lat,location.lon\n\
+         2026-11-20T10:00:00Z,explosions_remote_violence,shelling_artillery_missile_attack,north,46.7\n",
+    )
+    .unwrap();
+    let o = common::truce(&m.db, &["import", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", common::describe(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let expected = format!("{}:2: field location.lat:", file.display());
+    assert!(err.contains(&expected), "expected {expected:?} in:\n{err}");
+    assert_eq!(counts(&m.db), (0, entries.clone()));
+
+    // An unknown column is refused at the header.
+    std::fs::write(&file, "occurred_at,colour\n2026-11-20T10:00:00Z,red\n").unwrap();
+    let o = common::truce(&m.db, &["import", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", common::describe(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!("{}:1: unknown column \"colour\"", file.display())),
+        "{err}"
+    );
+    assert_eq!(counts(&m.db), (0, entries));
+}
