@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::record::EntityKind;
+use crate::record::{EntityKind, Module};
 
 /// A user's role in the mission; one per user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -142,21 +142,25 @@ pub fn can_read(role: Role, kind: EntityKind, sensitivity: Sensitivity) -> bool 
 /// Whether `role` may perform `action` on records of `kind`.
 pub fn can_write(role: Role, kind: EntityKind, action: Action) -> bool {
     use EntityKind as K;
+    use Module as M;
     use Role::*;
+    let module = kind.module();
     match role {
         Admin => true,
         Viewer => false,
-        Commander => kind != K::Mission,
-        Analyst => matches!(
-            kind,
-            K::Incident | K::Party | K::Organisation | K::Aor | K::Post | K::Patrol
-        ),
+        Commander => module != M::Mission && module != M::People,
+        Analyst => matches!(module, M::Operations | M::Intake | M::Agreements),
         Observer => match kind {
             K::Incident => action == Action::Create,
             K::Patrol => matches!(action, Action::Create | Action::Update),
             _ => false,
         },
-        Logistics | MineAction | Protection => kind == K::Incident && action == Action::Create,
+        Logistics => module == M::Logistics || (kind == K::Incident && action == Action::Create),
+        MineAction => module == M::MineAction || (kind == K::Incident && action == Action::Create),
+        Protection => {
+            matches!(module, M::People | M::Shelter)
+                || (kind == K::Incident && action == Action::Create)
+        }
     }
 }
 

@@ -10,98 +10,134 @@ use uuid::Uuid;
 
 use crate::error::ValidationErrors;
 
-/// Every kind of record; the wire name is also the API collection name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum EntityKind {
-    /// The mission itself: name, mandate, area, start date.
+/// The module a kind belongs to: who may write it follows from this
+/// (see [`crate::access`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Module {
+    /// Mission set-up: the mission record itself.
     Mission,
+    /// Ceasefire monitoring: parties, organisations, AoRs, posts, patrols, incidents.
+    Operations,
+    /// Mine action (IMAS): hazard areas, tasks, minefield records, certificates.
+    MineAction,
+    /// Humanitarian logistics: corridors, convoys, manifests, warehouses, stock.
+    Logistics,
+    /// Protected sites: infrastructure and heritage.
+    Sites,
+    /// Shelter, displacement and returns (counts; no names).
+    Shelter,
+    /// Persons of concern: detainees, prisoners of war, missing persons, remains.
+    People,
+    /// Agreements, provisions and talks.
+    Agreements,
+    /// Open-source intake documents and candidate facts.
+    Intake,
+}
+
+/// Declares every record kind in one list: variant, Rust type, journal
+/// name, API collection, module. Adding a kind is adding one line here.
+macro_rules! record_kinds {
+    ($($(#[$m:meta])* $variant:ident => $ty:path, $name:literal, $collection:literal, $module:ident;)+) => {
+        /// Every kind of record; the wire name is also the API collection name.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum EntityKind {
+            $($(#[$m])* $variant,)+
+        }
+
+        impl EntityKind {
+            /// Every kind.
+            pub const ALL: &'static [EntityKind] = &[$(EntityKind::$variant,)+];
+
+            /// The journal and storage name, e.g. `incident`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(EntityKind::$variant => $name,)+ }
+            }
+
+            /// The API collection name, e.g. `incidents`.
+            pub fn collection(self) -> &'static str {
+                match self { $(EntityKind::$variant => $collection,)+ }
+            }
+
+            /// The module the kind belongs to.
+            pub fn module(self) -> Module {
+                match self { $(EntityKind::$variant => Module::$module,)+ }
+            }
+
+            /// Deserialises, validates and normalises a submitted record of this kind.
+            ///
+            /// This is the single gate every write passes (HTTP, CLI import, demo):
+            /// unknown fields, wrong types and broken rules come back as
+            /// [`ValidationErrors`] naming the field.
+            pub fn validate_json(
+                self,
+                value: serde_json::Value,
+                ctx: &ValidationContext,
+            ) -> Result<ValidRecord, ValidationErrors> {
+                match self { $(EntityKind::$variant => check::<$ty>(value, ctx),)+ }
+            }
+
+            /// Index fields of an already stored record (no validation): what map
+            /// layers and exports need from records they did not just validate.
+            pub fn index_of(self, data: &serde_json::Value) -> Option<IndexFields> {
+                fn idx<R: Record>(v: &serde_json::Value) -> Option<IndexFields> {
+                    R::deserialize(v).ok().map(|r| r.index())
+                }
+                match self { $(EntityKind::$variant => idx::<$ty>(data),)+ }
+            }
+
+            /// The record's JSON schema, registering the schemas it refers to.
+            #[cfg(feature = "openapi")]
+            pub fn schema(
+                self,
+                schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::Schema>)>,
+            ) -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+                fn add<T: utoipa::ToSchema>(
+                    s: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::Schema>)>,
+                ) -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+                    T::schemas(s);
+                    s.push((T::name().into_owned(), <T as utoipa::PartialSchema>::schema()));
+                    utoipa::openapi::Ref::from_schema_name(T::name()).into()
+                }
+                match self { $(EntityKind::$variant => add::<$ty>(schemas),)+ }
+            }
+        }
+    };
+}
+
+record_kinds! {
+    /// The mission itself: name, mandate, area, start date.
+    Mission => crate::model::Mission, "mission", "missions", Mission;
     /// A party to the conflict (data, never code).
-    Party,
+    Party => crate::model::Party, "party", "parties", Operations;
     /// An organisation: the mission, agencies, NGOs, national authorities.
-    Organisation,
+    Organisation => crate::model::Organisation, "organisation", "organisations", Operations;
     /// An area of responsibility.
-    Aor,
+    Aor => crate::model::Aor, "aor", "aors", Operations;
     /// An observation post.
-    Post,
+    Post => crate::model::Post, "post", "posts", Operations;
     /// A patrol.
-    Patrol,
+    Patrol => crate::model::Patrol, "patrol", "patrols", Operations;
     /// An incident or ceasefire violation.
-    Incident,
+    Incident => crate::incident::Incident, "incident", "incidents", Operations;
 }
 
 impl EntityKind {
-    /// Every kind.
-    pub const ALL: [EntityKind; 7] = [
-        EntityKind::Mission,
-        EntityKind::Party,
-        EntityKind::Organisation,
-        EntityKind::Aor,
-        EntityKind::Post,
-        EntityKind::Patrol,
-        EntityKind::Incident,
-    ];
-
-    /// The journal and storage name, e.g. `incident`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EntityKind::Mission => "mission",
-            EntityKind::Party => "party",
-            EntityKind::Organisation => "organisation",
-            EntityKind::Aor => "aor",
-            EntityKind::Post => "post",
-            EntityKind::Patrol => "patrol",
-            EntityKind::Incident => "incident",
-        }
-    }
-
-    /// The API collection name, e.g. `incidents`.
-    pub fn collection(self) -> &'static str {
-        match self {
-            EntityKind::Mission => "missions",
-            EntityKind::Party => "parties",
-            EntityKind::Organisation => "organisations",
-            EntityKind::Aor => "aors",
-            EntityKind::Post => "posts",
-            EntityKind::Patrol => "patrols",
-            EntityKind::Incident => "incidents",
-        }
-    }
-
     /// Parses a journal name.
     pub fn parse(s: &str) -> Option<EntityKind> {
-        EntityKind::ALL.into_iter().find(|k| k.as_str() == s)
+        EntityKind::ALL.iter().copied().find(|k| k.as_str() == s)
     }
 
     /// Parses a collection name.
     pub fn from_collection(s: &str) -> Option<EntityKind> {
-        EntityKind::ALL.into_iter().find(|k| k.collection() == s)
+        EntityKind::ALL
+            .iter()
+            .copied()
+            .find(|k| k.collection() == s)
     }
 
     /// Records about identifiable persons: readable by protection and admin only.
     pub fn is_people(self) -> bool {
-        false
-    }
-
-    /// Deserialises, validates and normalises a submitted record of this kind.
-    ///
-    /// This is the single gate every write passes (HTTP, CLI import, demo):
-    /// unknown fields, wrong types and broken rules come back as
-    /// [`ValidationErrors`] naming the field.
-    pub fn validate_json(
-        self,
-        value: serde_json::Value,
-        ctx: &ValidationContext,
-    ) -> Result<ValidRecord, ValidationErrors> {
-        use crate::{incident::Incident, model::*};
-        match self {
-            EntityKind::Mission => check::<Mission>(value, ctx),
-            EntityKind::Party => check::<Party>(value, ctx),
-            EntityKind::Organisation => check::<Organisation>(value, ctx),
-            EntityKind::Aor => check::<Aor>(value, ctx),
-            EntityKind::Post => check::<Post>(value, ctx),
-            EntityKind::Patrol => check::<Patrol>(value, ctx),
-            EntityKind::Incident => check::<Incident>(value, ctx),
-        }
+        self.module() == Module::People
     }
 }
 
@@ -271,24 +307,6 @@ impl<'de> Deserialize<'de> for EntityKind {
 }
 
 impl EntityKind {
-    /// Index fields of an already stored record (no validation): what map
-    /// layers and exports need from records they did not just validate.
-    pub fn index_of(self, data: &serde_json::Value) -> Option<IndexFields> {
-        use crate::{incident::Incident, model::*};
-        fn idx<R: Record>(v: &serde_json::Value) -> Option<IndexFields> {
-            R::deserialize(v).ok().map(|r| r.index())
-        }
-        match self {
-            EntityKind::Mission => idx::<Mission>(data),
-            EntityKind::Party => idx::<Party>(data),
-            EntityKind::Organisation => idx::<Organisation>(data),
-            EntityKind::Aor => idx::<Aor>(data),
-            EntityKind::Post => idx::<Post>(data),
-            EntityKind::Patrol => idx::<Patrol>(data),
-            EntityKind::Incident => idx::<Incident>(data),
-        }
-    }
-
     /// Keeps fields that only a dedicated action may set (an incident's
     /// verification) as they were, whatever a create or update submitted.
     pub fn protect_fields(

@@ -29,19 +29,6 @@ fn add<T: ToSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) -> RefOr<Schema>
     Ref::from_schema_name(T::name()).into()
 }
 
-fn kind_schema(kind: EntityKind, s: &mut Vec<(String, RefOr<Schema>)>) -> RefOr<Schema> {
-    use truce_core::{incident::Incident, model::*};
-    match kind {
-        EntityKind::Mission => add::<Mission>(s),
-        EntityKind::Party => add::<Party>(s),
-        EntityKind::Organisation => add::<Organisation>(s),
-        EntityKind::Aor => add::<Aor>(s),
-        EntityKind::Post => add::<Post>(s),
-        EntityKind::Patrol => add::<Patrol>(s),
-        EntityKind::Incident => add::<Incident>(s),
-    }
-}
-
 fn json_content(schema: RefOr<Schema>) -> utoipa::openapi::Content {
     ContentBuilder::new().schema(Some(schema)).build()
 }
@@ -99,9 +86,9 @@ pub(crate) fn document() -> OpenApi {
     add::<crate::auth::Me>(&mut schemas);
     let verification = add::<truce_core::incident::VerificationChange>(&mut schemas);
     let mut paths = PathsBuilder::new();
-    for kind in EntityKind::ALL {
+    for &kind in EntityKind::ALL {
         let c = kind.collection();
-        let schema = kind_schema(kind, &mut schemas);
+        let schema = kind.schema(&mut schemas);
         let tag = c.to_string();
         let list = OperationBuilder::new()
             .tag(&tag)
