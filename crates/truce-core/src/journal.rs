@@ -183,6 +183,12 @@ impl Default for ChainVerifier {
 }
 
 impl ChainVerifier {
+    /// A verifier that continues a chain whose last verified entry is `head`
+    /// (replication appends to an existing journal).
+    pub fn from_head(head: Head) -> Self {
+        Self { head }
+    }
+
     /// Checks the next entry against everything seen so far.
     pub fn check(&mut self, e: &JournalEntry) -> Result<(), ChainBreak> {
         let expected = self.head.seq + 1;

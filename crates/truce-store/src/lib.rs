@@ -386,6 +386,11 @@ pub trait Store: Send + Sync + 'static {
         &self,
         chunks: tokio::sync::mpsc::Receiver<ImportChunk>,
     ) -> Result<u64, StoreError>;
+    /// Appends entries copied verbatim from another journal (a field node's,
+    /// or this one's for recomputation), checking that they continue this
+    /// chain, and applies their effect on records. Users, tokens and files
+    /// are not replicated by this (their entries carry no secrets or bodies).
+    async fn replicate(&self, entries: Vec<JournalEntry>) -> Result<Head, StoreError>;
     /// One record by id, whatever its kind.
     async fn get(&self, id: Uuid) -> Result<Option<Envelope>, StoreError>;
     /// A page of records.

@@ -42,6 +42,7 @@ enum Job {
     One(Box<Command>, Reply<Applied>),
     All(Vec<Command>, Reply<Vec<Applied>>),
     Stream(mpsc::Receiver<crate::ImportChunk>, Reply<u64>),
+    Replicate(Vec<JournalEntry>, Reply<Head>),
 }
 
 /// A mission database in one SQLite file.
@@ -322,6 +323,22 @@ impl Writer {
                 let res = self.apply_stream(chunks).await;
                 let _ = reply.send(res);
             }
+            Job::Replicate(entries, reply) => {
+                let saved = (self.head, self.next_rid);
+                let res = async {
+                    let mut tx =
+                        begin_write(&mut self.conn, &mut self.head, &mut self.next_rid).await?;
+                    let head = replicate(&mut tx, self.head, &mut self.next_rid, entries).await?;
+                    tx.commit().await?;
+                    Ok(head)
+                }
+                .await;
+                match &res {
+                    Ok(h) => self.head = *h,
+                    Err(_) => (self.head, self.next_rid) = saved,
+                }
+                let _ = reply.send(res);
+            }
         }
     }
 
@@ -408,6 +425,106 @@ impl Writer {
         }
         res
     }
+}
+
+/// Appends foreign entries verbatim and applies their effect on records.
+async fn replicate(
+    conn: &mut SqliteConnection,
+    head: Head,
+    next_rid: &mut i64,
+    entries: Vec<JournalEntry>,
+) -> Result<Head, StoreError> {
+    let mut verifier = truce_core::journal::ChainVerifier::from_head(head);
+    let mut current: HashMap<Uuid, (i64, Envelope)> = HashMap::new();
+    let mut batch = Batch::new(Timestamp::now());
+    for e in entries {
+        verifier
+            .check(&e)
+            .map_err(|b| StoreError::Corrupt(format!("replication refused: {b}")))?;
+        if let Some(kind) = EntityKind::parse(&e.entity) {
+            if !current.contains_key(&e.entity_id) {
+                let row = sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {ENVELOPE_COLUMNS} FROM records WHERE id = ?"
+                )))
+                .bind(e.entity_id.to_string())
+                .fetch_optional(&mut *conn)
+                .await?;
+                if let Some(row) = row {
+                    let (rid, env) = envelope_from(&row)?;
+                    current.insert(env.id, (rid, env));
+                }
+            }
+            let corrupt =
+                |what: &str| StoreError::Corrupt(format!("journal entry {}: {what}", e.seq));
+            match e.op {
+                Op::Create | Op::Update => {
+                    let payload: serde_json::Value = serde_json::from_str(&e.payload)
+                        .map_err(|_| corrupt("payload is not JSON"))?;
+                    let sensitivity: Sensitivity =
+                        serde_json::from_value(payload["sensitivity"].clone())
+                            .map_err(|_| corrupt("no sensitivity"))?;
+                    let data = payload["data"].clone();
+                    let index = kind.index_of(&data).unwrap_or_default();
+                    let (rid, env) = match (e.op, current.get(&e.entity_id).cloned()) {
+                        (Op::Create, None) => {
+                            let rid = *next_rid;
+                            *next_rid += 1;
+                            let env = Envelope {
+                                id: e.entity_id,
+                                kind,
+                                version: 1,
+                                sensitivity,
+                                retracted: false,
+                                created_at: e.at,
+                                created_by: e.actor.clone(),
+                                updated_at: e.at,
+                                updated_by: e.actor.clone(),
+                                last_seq: e.seq,
+                                data,
+                            };
+                            (rid, env)
+                        }
+                        (Op::Update, Some((rid, mut env))) => {
+                            env.version += 1;
+                            env.sensitivity = sensitivity;
+                            env.data = data;
+                            env.updated_at = e.at;
+                            env.updated_by = e.actor.clone();
+                            env.last_seq = e.seq;
+                            (rid, env)
+                        }
+                        _ => {
+                            return Err(corrupt(
+                                "create of an existing or update of a missing record",
+                            ));
+                        }
+                    };
+                    stage(&mut batch, &mut current, rid, env, Some(index));
+                }
+                Op::Retract => {
+                    let (rid, mut env) = current
+                        .get(&e.entity_id)
+                        .cloned()
+                        .ok_or_else(|| corrupt("retract of a missing record"))?;
+                    env.version += 1;
+                    env.retracted = true;
+                    env.updated_at = e.at;
+                    env.updated_by = e.actor.clone();
+                    env.last_seq = e.seq;
+                    let index = batch.by_rid.get(&rid).and_then(|w| w.index.clone());
+                    stage(&mut batch, &mut current, rid, env, index);
+                }
+                Op::Read | Op::Login | Op::Revoke => {}
+            }
+        }
+        batch.journal.push(e);
+        if batch.journal.len() >= 4 * ROWS_PER_INSERT {
+            let full = std::mem::replace(&mut batch, Batch::new(Timestamp::now()));
+            flush(conn, full).await?;
+        }
+    }
+    flush(conn, batch).await?;
+    Ok(verifier.head())
 }
 
 /// Starts a write transaction, taking the write lock at once, and reloads
@@ -1180,6 +1297,15 @@ impl Store for SqliteStore {
         let (tx, rx) = oneshot::channel();
         self.jobs
             .send(Job::Stream(chunks, tx))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn replicate(&self, entries: Vec<JournalEntry>) -> Result<Head, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::Replicate(entries, tx))
             .await
             .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?

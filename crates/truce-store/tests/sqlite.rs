@@ -237,3 +237,34 @@ async fn aggregates_match_a_naive_count() {
     let by_day = s.aggregate(&q, truce_store::Grouping::Day).await.unwrap();
     assert_eq!(by_day[0].key, "2026-11-20");
 }
+
+#[tokio::test]
+async fn replicating_a_journal_rebuilds_the_same_records() {
+    let (_d, s) = open().await;
+    let a = Uuid::now_v7();
+    s.apply(create(a, "a", None)).await.unwrap();
+    s.apply(create(Uuid::now_v7(), "b", None)).await.unwrap();
+    s.apply(Command {
+        actor: "ana".into(),
+        reason: Some("dup".into()),
+        idempotency: None,
+        change: Change::Retract {
+            kind: EntityKind::Incident,
+            id: a,
+            if_version: Some(1),
+        },
+    })
+    .await
+    .unwrap();
+    let entries = s.journal(0, 1000).await.unwrap();
+    let (_d2, copy) = open().await;
+    // Halves arrive separately, as from a syncing node.
+    copy.replicate(entries[..1].to_vec()).await.unwrap();
+    let head = copy.replicate(entries[1..].to_vec()).await.unwrap();
+    assert_eq!(head, s.head().await.unwrap());
+    assert_eq!(copy.get(a).await.unwrap(), s.get(a).await.unwrap());
+    assert_eq!(copy.verify().await.unwrap().records, 2);
+    // A gap or a foreign chain is refused and writes nothing.
+    assert!(copy.replicate(entries[..1].to_vec()).await.is_err());
+    assert_eq!(copy.head().await.unwrap(), head);
+}
