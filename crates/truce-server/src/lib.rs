@@ -3,6 +3,7 @@
 //! store results into JSON, GeoJSON or RFC 9457 problems.
 #![forbid(unsafe_code)]
 
+mod admin;
 pub mod auth;
 mod openapi;
 pub mod problem;
@@ -88,6 +89,19 @@ pub fn router(state: AppState) -> Router {
         .route("/mission", get(mission))
         .route("/journal/head", get(journal_head))
         .route("/basemap/{name}", get(basemap))
+        .route("/admin/users", get(admin::users).post(admin::create_user))
+        .route(
+            "/admin/users/{username}/disabled",
+            axum::routing::put(admin::set_disabled),
+        )
+        .route(
+            "/admin/tokens",
+            get(admin::tokens).post(admin::create_token),
+        )
+        .route(
+            "/admin/tokens/{id}",
+            axum::routing::delete(admin::revoke_token),
+        )
         .route(
             "/incidents/{id}/verification",
             post(records::verify_incident),

@@ -12,10 +12,12 @@ use crate::AppState;
 
 #[derive(RustEmbed)]
 #[folder = "../../web/"]
+#[exclude = "tests/*"]
 struct Assets;
 
-/// Policy that keeps every request on this origin; MapLibre needs blob: workers.
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; worker-src blob:; child-src blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+/// Policy that keeps every request on this origin; MapLibre needs blob: workers,
+/// the offline outbox a same-origin service worker (`sw.js`).
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; worker-src 'self' blob:; child-src blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
