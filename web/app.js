@@ -1,18 +1,18 @@
-// Truce web app: login, mission map, record details. Plain ES module, no build.
-import { t, has, strings, applyI18n, lang } from './i18n.js';
+// Truce web app: login, common operating picture, field reports with an
+// offline outbox, triage, admin and the modules' screens. Plain ES modules, no build.
+import { t, has, strings, applyI18n } from './i18n.js';
+import { $, el, api, setUnauthorizedHandler, formatDate, enumLabel, fieldLabel, ymd } from './util.js';
+import * as outbox from './outbox.js';
+import { ReportScreen } from './report.js';
+import { TriageScreen, VERIFIER_ROLES } from './triage.js';
+import { AdminScreen } from './admin.js';
+import { moduleScreens } from './modules.js';
 
 const maplibregl = window.maplibregl;
-const API = '/api/v1';
 const MAX_PAGES = 50; // 50 pages x 1000 records
 const LIST_LIMIT = 200;
-const $ = (id) => document.getElementById(id);
-
-/** Create an element with properties and children (strings become text). */
-function el(tag, props = {}, ...children) {
-  const e = Object.assign(document.createElement(tag), props);
-  e.append(...children);
-  return e;
-}
+const USER_KEY = 'truce.user';
+const DAY_MS = 86_400_000;
 
 const EVENT_COLORS = {
   battles: '#b2182b',
@@ -39,7 +39,13 @@ const CLICKABLE = ['incidents-point', 'incidents-cluster', 'posts-circle', 'aors
 
 const state = {
   user: null,
+  offline: false,
   map: null,
+  screens: {},
+  screen: null,
+  incidentsAll: [],
+  days: [],
+  playing: null,
   records: { aors: new Map(), posts: new Map(), incidents: new Map() },
   placeMarkers: [],
   clusterMarkers: new Map(),
@@ -49,43 +55,6 @@ const state = {
 };
 
 // ---------------------------------------------------------------- API
-
-class ApiError extends Error {
-  constructor(status, problem) {
-    super(problemText(status, problem));
-    this.status = status;
-    this.problem = problem;
-  }
-}
-
-function problemText(status, p) {
-  if (status === 0) return t('error.network');
-  if (!p || typeof p !== 'object') return t('error.http', { status });
-  const parts = [p.title || t('error.http', { status })];
-  if (p.detail && p.detail !== p.title) parts.push(p.detail);
-  for (const e of p.errors || []) parts.push(e.field ? `${e.field}: ${e.message}` : e.message);
-  return parts.join(' — ');
-}
-
-async function api(path, { method = 'GET', json, allow401 = false } = {}) {
-  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
-  if (json !== undefined) {
-    init.headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(json);
-  }
-  let res;
-  try {
-    res = await fetch(API + path, init);
-  } catch {
-    throw new ApiError(0, null);
-  }
-  const body = res.status === 204 ? null : await res.json().catch(() => null);
-  if (!res.ok) {
-    if (res.status === 401 && !allow401 && state.user) sessionEnded();
-    throw new ApiError(res.status, body);
-  }
-  return body;
-}
 
 /** Fetch every page of a GeoJSON collection, following next_cursor. */
 async function fetchAll(kind, params = {}) {
@@ -107,12 +76,14 @@ async function fetchAll(kind, params = {}) {
 function showLogin(message = '') {
   $('map-view').hidden = true;
   $('session').hidden = true;
+  $('nav').hidden = true;
   $('login-view').hidden = false;
   $('login-error').textContent = message;
   $('login-username').focus();
 }
 
 function sessionEnded() {
+  if (!state.user) return;
   state.user = null;
   closeDetail();
   showLogin(t('login.expired'));
@@ -127,6 +98,8 @@ async function onLogin(ev) {
   button.textContent = t('login.busy');
   try {
     state.user = await api('/auth/login', { method: 'POST', json: { username, password }, allow401: true });
+    localStorage.setItem(USER_KEY, JSON.stringify(state.user));
+    setOffline(false);
     $('login-password').value = '';
     $('login-error').textContent = '';
     await startApp();
@@ -140,10 +113,72 @@ async function onLogin(ev) {
 }
 
 async function onLogout() {
+  const waiting = (await outbox.all().catch(() => [])).filter((e) => state.user && e.user === state.user.username);
+  if (waiting.length && !confirm(t('outbox.logout_confirm', { count: waiting.length }))) return;
   try {
     await api('/auth/logout', { method: 'POST', allow401: true });
   } catch { /* signed out either way */ }
+  localStorage.removeItem(USER_KEY);
+  if (navigator.serviceWorker && navigator.serviceWorker.controller) navigator.serviceWorker.controller.postMessage('clear-data');
   location.reload();
+}
+
+function setOffline(off) {
+  state.offline = off;
+  $('net-state').hidden = !off;
+}
+
+// ---------------------------------------------------------------- screens
+
+function userCan(roles) { return state.user && roles.includes(state.user.role); }
+
+const REPORTER_ROLES = ['admin', 'commander', 'analyst', 'observer', 'logistics', 'mine_action', 'protection'];
+
+function buildScreens() {
+  const ctx = {
+    map: () => state.map,
+    user: () => state.user,
+    posts: () => [...state.records.posts.values()],
+    incidents: () => state.incidentsAll,
+    openRecord: (kind, id, fly) => openDetail(kind, String(id), fly),
+    onSent: () => { if (state.map && !state.offline) loadIncidents(); },
+    changed: (rec) => {
+      recordChanged('incidents', rec);
+      if (state.screen === state.screens.triage) state.screens.triage.load();
+    },
+    setStatus,
+  };
+  const screens = [{ id: 'map', label: 'nav.map', panel: 'controls', open() {}, close() {} }];
+  if (userCan(REPORTER_ROLES)) screens.push(Object.assign(new ReportScreen(ctx), { id: 'report', label: 'nav.report', panel: 'report-panel' }));
+  if (userCan(VERIFIER_ROLES)) screens.push(Object.assign(new TriageScreen(ctx), { id: 'triage', label: 'nav.triage', panel: 'triage-panel' }));
+  for (const m of moduleScreens(ctx)) screens.push(m);
+  if (userCan(['admin'])) screens.push(Object.assign(new AdminScreen(ctx), { id: 'admin', label: 'nav.admin', panel: 'admin-panel' }));
+  const nav = $('nav');
+  nav.replaceChildren();
+  for (const s of screens) {
+    state.screens[s.id] = s;
+    const b = el('button', { type: 'button', id: `nav-${s.id}`, className: 'nav-button' }, t(s.label));
+    b.addEventListener('click', () => showScreen(s.id));
+    nav.append(b);
+  }
+  outbox.notify().catch(() => {});
+}
+
+function showScreen(id) {
+  const next = state.screens[id];
+  if (!next) return;
+  if (state.screen && state.screen !== next) {
+    state.screen.close();
+    $(state.screen.panel).hidden = true;
+  }
+  state.screen = next;
+  const panel = $(next.panel);
+  panel.hidden = false;
+  if (id === 'map') panel.open = true;
+  for (const b of $('nav').querySelectorAll('button')) {
+    if (b.id === `nav-${id}`) b.setAttribute('aria-current', 'page'); else b.removeAttribute('aria-current');
+  }
+  next.open();
 }
 
 // ---------------------------------------------------------------- app start
@@ -152,9 +187,15 @@ async function startApp() {
   $('login-view').hidden = true;
   $('map-view').hidden = false;
   $('session').hidden = false;
+  $('nav').hidden = false;
   const role = has(`enum.role.${state.user.role}`) ? t(`enum.role.${state.user.role}`) : state.user.role;
   $('user-label').textContent = t('header.user', { username: state.user.username, role });
-  if (state.map) return loadRecords(); // signed in again after the session ended
+  if (state.map) { // signed in again after the session ended
+    if (state.screens.report) state.screens.report.flush();
+    return loadRecords();
+  }
+  buildScreens();
+  showScreen('map');
 
   let mission = {};
   try {
@@ -193,9 +234,11 @@ function initMap(bbox) {
     customAttribution: [t('attribution.osm'), t('attribution.geonames'), t('attribution.naturalearth')],
   }), 'bottom-right');
 
-  map.on('load', () => {
+  map.on('load', async () => {
     loadBasemaps();
-    loadRecords();
+    await loadRecords();
+    if (state.screens.report) state.screens.report.flush();
+    if (!state.offline) warmOfflineCache();
   });
   map.on('click', onMapClick);
   for (const id of CLICKABLE) {
@@ -340,11 +383,6 @@ async function loadRecords() {
   await loadIncidents();
 }
 
-function ymd(d) {
-  const p = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
-}
-
 function timeWindow() {
   const from = new Date(`${$('from').value}T00:00:00`);
   const to = new Date(`${$('to').value}T00:00:00`);
@@ -360,15 +398,79 @@ async function loadIncidents() {
   setStatus(t('status.loading_incidents'));
   try {
     const { features, truncated } = await fetchAll('incidents', win);
-    clearClusterMarkers();
-    state.map.getSource('incidents').setData(toMapFeatures('incidents', features));
-    let msg = t('status.incidents', { count: features.length, from: $('from').value, to: $('to').value });
-    if (truncated) msg += ` ${t('status.truncated', { count: features.length })}`;
-    setStatus(msg);
+    state.incidentsAll = features;
+    state.truncated = truncated;
+    setupSlider(win);
+    applySlider();
   } catch (e) {
+    if (e.status === 0) setOffline(true);
     setStatus(e.message, true);
   }
+}
+
+// ---------------------------------------------------------------- time slider
+
+/** One slider step per day of the window; the last step shows every day. */
+function setupSlider(win) {
+  const days = [];
+  for (let d = new Date(win.from); d < new Date(win.to); d = new Date(d.getTime() + DAY_MS)) days.push(d);
+  state.days = days;
+  const s = $('time-slider');
+  const wasAll = Number(s.value) === Number(s.max);
+  s.max = String(days.length);
+  if (wasAll || Number(s.value) > days.length) s.value = String(days.length);
+}
+
+function applySlider() {
+  const s = $('time-slider');
+  const i = Number(s.value);
+  const all = i >= state.days.length;
+  let shown = state.incidentsAll;
+  let label;
+  if (all) {
+    label = t('slider.all');
+  } else {
+    const from = state.days[i].getTime();
+    const to = from + DAY_MS;
+    shown = shown.filter((f) => { const at = Date.parse(f.properties.occurred_at); return at >= from && at < to; });
+    label = ymd(state.days[i]);
+  }
+  const text = t('slider.value', { day: label, count: shown.length });
+  $('time-slider-value').textContent = text;
+  s.setAttribute('aria-valuetext', text);
+  clearClusterMarkers();
+  state.map.getSource('incidents').setData(toMapFeatures('incidents', shown));
+  let msg = t('status.incidents', { count: state.incidentsAll.length, from: $('from').value, to: $('to').value });
+  if (state.truncated) msg += ` ${t('status.truncated', { count: state.incidentsAll.length })}`;
+  setStatus(msg);
   renderRecordList();
+}
+
+function togglePlay() {
+  const b = $('time-play');
+  if (state.playing) {
+    clearInterval(state.playing);
+    state.playing = null;
+    b.textContent = t('slider.play');
+    return;
+  }
+  const s = $('time-slider');
+  if (Number(s.value) >= state.days.length) s.value = '0';
+  b.textContent = t('slider.pause');
+  applySlider();
+  state.playing = setInterval(() => {
+    if (Number(s.value) >= state.days.length) return togglePlay();
+    s.value = String(Number(s.value) + 1);
+    applySlider();
+  }, 900);
+}
+
+/** After a change through the API: refresh the record everywhere it shows. */
+function recordChanged(kind, rec) {
+  const f = state.incidentsAll.find((x) => String(x.id) === rec.id);
+  if (f) f.properties = rec;
+  if (kind === 'incidents') applySlider();
+  if (!$('detail').hidden && state.detailId === rec.id) openDetail(kind, rec.id, false);
 }
 
 // ---------------------------------------------------------------- HTML markers (no glyphs needed)
@@ -454,6 +556,8 @@ function buildControls() {
   $('to').value = ymd(today);
   $('from').value = ymd(new Date(today.getFullYear(), today.getMonth(), today.getDate() - 30));
   $('window-form').addEventListener('submit', (ev) => { ev.preventDefault(); if (state.map) loadIncidents(); });
+  $('time-slider').addEventListener('input', () => { if (state.map) applySlider(); });
+  $('time-play').addEventListener('click', () => { if (state.map) togglePlay(); });
 }
 
 function setLayerVisible(key, on) {
@@ -472,6 +576,7 @@ function renderRecordList() {
     const ul = el('ul');
     for (const f of items.slice(0, LIST_LIMIT)) {
       const b = el('button', { type: 'button', className: 'link' }, label(f.properties || {}));
+      b.dataset.id = String(f.id ?? f.properties.id);
       b.addEventListener('click', () => openDetail(kind, String(f.id ?? f.properties.id), true));
       ul.append(el('li', {}, b));
     }
@@ -492,6 +597,7 @@ function renderRecordList() {
 
 async function onMapClick(ev) {
   const map = state.map;
+  if (state.screen && state.screen.mapClick && state.screen.mapClick(ev.lngLat, ev)) return;
   const layers = CLICKABLE.filter((id) => map.getLayer(id) && map.getLayoutProperty(id, 'visibility') !== 'none');
   const [f] = map.queryRenderedFeatures(ev.point, { layers });
   if (!f) return;
@@ -501,20 +607,6 @@ async function onMapClick(ev) {
     return;
   }
   openDetail(f.properties._kind, f.properties._id, false);
-}
-
-function formatDate(s) {
-  const d = new Date(s);
-  if (!s || Number.isNaN(d.getTime())) return s ? String(s) : t('value.none');
-  return new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }).format(d) + ` ${t('value.utc')}`;
-}
-
-function enumLabel(key, value) {
-  return has(`enum.${key}.${value}`) ? t(`enum.${key}.${value}`) : String(value ?? t('value.none'));
-}
-
-function fieldLabel(key) {
-  return has(`field.${key}`) ? t(`field.${key}`) : key.replace(/_/g, ' ');
 }
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
@@ -571,6 +663,8 @@ function renderRecord(kind, rec) {
   $('detail-kind').textContent = t(`detail.kind.${kind}`);
   $('detail-fields').replaceChildren(renderFields(rec, keys));
   $('detail-raw').textContent = JSON.stringify(rec, null, 2);
+  if (kind === 'incidents' && state.screens.triage) state.screens.triage.renderForm($('detail-actions'), rec);
+  else $('detail-actions').replaceChildren();
 }
 
 function renderHistory(result) {
@@ -599,17 +693,18 @@ function setSelection(feature) {
 }
 
 async function openDetail(kind, id, fly) {
-  const feature = state.records[kind].get(id);
+  const feature = state.records[kind] && state.records[kind].get(id);
+  state.detailId = id;
   const token = ++state.detailToken;
   if ($('detail').hidden) state.lastFocus = document.activeElement;
   $('detail').hidden = false;
   $('detail-error').textContent = '';
-  renderRecord(kind, (feature && feature.properties) || { id });
+  renderRecord(kind, (feature && feature.properties) || { id, version: 0 });
   $('detail-history').replaceChildren(document.createTextNode(t('detail.loading')));
   $('detail-title').focus();
   setSelection(feature);
   if (fly && matchMedia('(max-width: 640px)').matches) $('controls').open = false; // show the map on phones
-  if (fly && feature && feature.geometry && feature.geometry.type === 'Point') {
+  if (fly && feature && feature.geometry && feature.geometry.type === 'Point' && state.map) {
     state.map.flyTo({ center: feature.geometry.coordinates, zoom: Math.max(state.map.getZoom(), 12) });
   }
   const path = `/${kind}/${encodeURIComponent(id)}`;
@@ -643,12 +738,40 @@ async function boot() {
   $('logout').addEventListener('click', onLogout);
   $('detail-close').addEventListener('click', closeDetail);
   document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') closeDetail(); });
+  $('outbox-badge').addEventListener('click', () => showScreen('report'));
+  setUnauthorizedHandler(sessionEnded);
+  window.addEventListener('online', () => setOffline(false));
+  window.addEventListener('offline', () => setOffline(true));
+  registerServiceWorker();
   try {
     state.user = await api('/me', { allow401: true });
+    localStorage.setItem(USER_KEY, JSON.stringify(state.user));
   } catch (e) {
-    return showLogin(e.status === 401 ? '' : e.message);
+    // Offline: carry on as the last user so reports can go to the outbox;
+    // the server checks the session again when they are sent.
+    const cached = e.status === 0 && localStorage.getItem(USER_KEY);
+    if (!cached) return showLogin(e.status === 401 ? '' : e.message);
+    state.user = JSON.parse(cached);
+    setOffline(true);
   }
   await startApp();
+}
+
+/** Keep what an observer needs offline (mission, basemap, posts, areas) in the service worker's cache. */
+async function warmOfflineCache() {
+  if (!('caches' in window) || !('serviceWorker' in navigator)) return;
+  const geo = new URLSearchParams({ format: 'geojson', limit: '1000' });
+  const urls = ['/api/v1/mission', ...['countries', 'admin1', 'roads', 'places'].map((n) => `/api/v1/basemap/${n}`),
+    `/api/v1/posts?${geo}`, `/api/v1/aors?${geo}`];
+  try {
+    const cache = await caches.open('truce-data-v1');
+    await Promise.all(urls.map((u) => cache.add(u).catch(() => {})));
+  } catch { /* no cache storage: online use only */ }
+}
+
+function registerServiceWorker() {
+  if (!('serviceWorker' in navigator)) return;
+  navigator.serviceWorker.register('sw.js').catch((e) => console.warn('service worker', e));
 }
 
 boot();

@@ -5,6 +5,7 @@
 
 mod demo;
 mod exchange;
+mod geo_cli;
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -116,6 +117,13 @@ enum Cmd {
         /// Target file (must not exist).
         file: PathBuf,
     },
+    /// The mission's road network (OSM PBF or GeoJSON lines).
+    Roads {
+        #[command(subcommand)]
+        command: geo_cli::RoadsCmd,
+    },
+    /// Shortest route by road, avoiding areas; on the mission's network or `--pbf FILE`.
+    Route(geo_cli::RouteArgs),
     /// Replace the database with a verified backup (stop the server first).
     Restore {
         /// Backup file.
@@ -491,6 +499,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 hex_str(&head.hash)
             );
         }
+        Cmd::Roads { command } => {
+            let store = open(&db).await?;
+            return geo_cli::roads(&store, cli_actor(), command).await;
+        }
+        Cmd::Route(args) => return geo_cli::route(&db, args).await,
         Cmd::Restore { file } => {
             let r = SqliteStore::restore(&file, &db)
                 .await
