@@ -35,7 +35,7 @@ const TOGGLES = {
   posts: ['posts-circle'],
   incidents: ['incidents-cluster', 'incidents-point'],
 };
-const CLICKABLE = ['incidents-point', 'incidents-cluster', 'posts-circle', 'aors-fill'];
+const CLICKABLE = ['incidents-point', 'incidents-cluster', 'posts-circle', 'module-point', 'module-fill', 'aors-fill'];
 
 const state = {
   user: null,
@@ -134,7 +134,24 @@ function userCan(roles) { return state.user && roles.includes(state.user.role); 
 
 const REPORTER_ROLES = ['admin', 'commander', 'analyst', 'observer', 'logistics', 'mine_action', 'protection'];
 
-function buildScreens() {
+/** Module records on the map while their screen is open. */
+function showModuleFeatures(features) {
+  const out = [];
+  for (const f of features) {
+    const id = String(f.id ?? f.properties.id);
+    if (!state.records[f.collection]) state.records[f.collection] = new Map();
+    state.records[f.collection].set(id, f);
+    if (f.geometry) out.push({ type: 'Feature', geometry: f.geometry, properties: { _id: id, _kind: f.collection, _status: String(f.properties.status || '') } });
+  }
+  const src = state.map && state.map.getSource('module');
+  if (src) src.setData({ type: 'FeatureCollection', features: out });
+}
+
+async function buildScreens() {
+  let paths = new Set();
+  try {
+    paths = new Set(Object.keys((await api('/openapi.json')).paths || {}));
+  } catch { /* offline: core screens only */ }
   const ctx = {
     map: () => state.map,
     user: () => state.user,
@@ -147,11 +164,12 @@ function buildScreens() {
       if (state.screen === state.screens.triage) state.screens.triage.load();
     },
     setStatus,
+    showModuleFeatures,
   };
   const screens = [{ id: 'map', label: 'nav.map', panel: 'controls', open() {}, close() {} }];
   if (userCan(REPORTER_ROLES)) screens.push(Object.assign(new ReportScreen(ctx), { id: 'report', label: 'nav.report', panel: 'report-panel' }));
   if (userCan(VERIFIER_ROLES)) screens.push(Object.assign(new TriageScreen(ctx), { id: 'triage', label: 'nav.triage', panel: 'triage-panel' }));
-  for (const m of moduleScreens(ctx)) screens.push(m);
+  for (const m of moduleScreens(ctx, paths)) screens.push(m);
   if (userCan(['admin'])) screens.push(Object.assign(new AdminScreen(ctx), { id: 'admin', label: 'nav.admin', panel: 'admin-panel' }));
   const nav = $('nav');
   nav.replaceChildren();
@@ -194,7 +212,7 @@ async function startApp() {
     if (state.screens.report) state.screens.report.flush();
     return loadRecords();
   }
-  buildScreens();
+  await buildScreens();
   showScreen('map');
 
   let mission = {};
@@ -263,7 +281,7 @@ function buildStyle() {
     // No glyphs, sprites or tiles: everything is local GeoJSON; labels are HTML markers.
     sources: {
       countries: src(), admin1: src(), roads: src(), places: src(),
-      aors: src(), posts: src(), selection: src(),
+      aors: src(), posts: src(), selection: src(), module: src(),
       incidents: src({
         cluster: true, clusterRadius: 40, clusterMaxZoom: 12,
         clusterProperties: { cfv: ['+', ['case', ['get', '_cfv'], 1, 0]] },
@@ -299,6 +317,12 @@ function buildStyle() {
         } },
       { id: 'aors-fill', type: 'fill', source: 'aors', paint: { 'fill-color': AOR_COLOR, 'fill-opacity': 0.1 } },
       { id: 'aors-line', type: 'line', source: 'aors', paint: { 'line-color': AOR_COLOR, 'line-width': 2.5 } },
+      { id: 'module-fill', type: 'fill', source: 'module', filter: ['==', ['geometry-type'], 'Polygon'],
+        paint: { 'fill-color': ['match', ['get', '_status'], ['cleared', 'released', 'cancelled', 'closed'], '#1b7837', ['confirmed', 'blocked', 'danger'], '#b2182b', '#e66101'], 'fill-opacity': 0.3 } },
+      { id: 'module-line', type: 'line', source: 'module',
+        paint: { 'line-color': ['match', ['get', '_status'], ['cleared', 'released', 'cancelled', 'closed'], '#1b7837', ['confirmed', 'blocked', 'danger'], '#b2182b', '#e66101'], 'line-width': 2.5 } },
+      { id: 'module-point', type: 'circle', source: 'module', filter: ['==', ['geometry-type'], 'Point'],
+        paint: { 'circle-radius': 7, 'circle-color': '#6a3d9a', 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 2 } },
       { id: 'selection-line', type: 'line', source: 'selection',
         paint: { 'line-color': '#ffbf00', 'line-width': 5, 'line-opacity': 0.9 } },
       { id: 'selection-circle', type: 'circle', source: 'selection', filter: ['==', ['geometry-type'], 'Point'],
@@ -649,7 +673,7 @@ const FIELD_LAST = ['sensitivity', 'version', 'id'];
 function recordTitle(kind, p) {
   if (kind === 'incidents') return [enumLabel('event_type', p.event_type), formatDate(p.occurred_at)].join(' · ');
   if (kind === 'posts') return [p.code, p.name].filter(Boolean).join(' — ');
-  return p.name || p.code || '';
+  return p.name || p.title || p.code || '';
 }
 
 function renderRecord(kind, rec) {
@@ -660,7 +684,7 @@ function renderRecord(kind, rec) {
     ...FIELD_LAST.filter((k) => k in rec),
   ];
   $('detail-title').textContent = recordTitle(kind, rec) || t('detail.untitled');
-  $('detail-kind').textContent = t(`detail.kind.${kind}`);
+  $('detail-kind').textContent = has(`detail.kind.${kind}`) ? t(`detail.kind.${kind}`) : (has(`collection.${kind}`) ? t(`collection.${kind}`) : kind);
   $('detail-fields').replaceChildren(renderFields(rec, keys));
   $('detail-raw').textContent = JSON.stringify(rec, null, 2);
   if (kind === 'incidents' && state.screens.triage) state.screens.triage.renderForm($('detail-actions'), rec);
