@@ -98,7 +98,35 @@ pub fn read_network(file: &Path) -> Result<RoadNetwork> {
     Ok(net)
 }
 
-async fn stored_network(store: &dyn Store) -> Result<RoadNetwork> {
+/// Reads a road file (OSM PBF or GeoJSON lines) and stores it as the
+/// mission's road network (asset `roads/graph`, one journal entry). The demo
+/// calls this with `../shared/data/roads/caucasus_roads.geojson`-style files.
+/// Returns the network and the stored size in bytes.
+pub async fn import_roads(
+    store: &dyn Store,
+    actor: &str,
+    file: &Path,
+) -> Result<(RoadNetwork, usize)> {
+    let net = read_network(file)?;
+    let body = net.to_bytes();
+    let bytes = body.len();
+    store
+        .apply(truce_store::Command {
+            actor: actor.to_string(),
+            reason: Some(format!("roads import {}", file.display())),
+            idempotency: None,
+            change: Change::PutAsset {
+                name: ROADS_ASSET.into(),
+                content_type: ROADS_CONTENT_TYPE.into(),
+                body,
+            },
+        })
+        .await?;
+    Ok((net, bytes))
+}
+
+/// The mission's stored road network (fast: a flat binary decode).
+pub async fn stored_network(store: &dyn Store) -> Result<RoadNetwork> {
     let (_, body) = store.asset(ROADS_ASSET).await?.ok_or_else(|| {
         anyhow!(
             "this mission has no road network; run `truce roads import FILE.osm.pbf` or pass --pbf"
@@ -112,21 +140,7 @@ pub async fn roads(store: &dyn Store, actor: String, command: RoadsCmd) -> Resul
     match command {
         RoadsCmd::Import { file } => {
             let started = std::time::Instant::now();
-            let net = read_network(&file)?;
-            let body = net.to_bytes();
-            let bytes = body.len();
-            store
-                .apply(truce_store::Command {
-                    actor,
-                    reason: Some(format!("roads import {}", file.display())),
-                    idempotency: None,
-                    change: Change::PutAsset {
-                        name: ROADS_ASSET.into(),
-                        content_type: ROADS_CONTENT_TYPE.into(),
-                        body,
-                    },
-                })
-                .await?;
+            let (net, bytes) = import_roads(store, &actor, &file).await?;
             println!(
                 "stored road network: {} nodes, {} segments, {:.0} km drivable by car, {} bytes, in {:.1} s",
                 net.node_count(),

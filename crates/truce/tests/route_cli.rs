@@ -84,3 +84,44 @@ fn route_json_and_no_route_exit_code() {
     assert_eq!(code, 2);
     assert!(err.contains("origin lies inside avoid area"), "{err}");
 }
+
+#[test]
+fn roads_import_stores_the_network_with_the_mission() {
+    let roads = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/roads/caucasus_roads.geojson"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    let db = db.to_str().unwrap();
+    let (code, _, err) = truce(&["--db", db, "init", "--name", "Roads test"]);
+    assert_eq!(code, 0, "{err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_truce"))
+        .args(["--db", db, "roads", "import", roads])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("stored road network"));
+    // Goris -> Lachin on the stored network.
+    let (code, j, err) = truce(&[
+        "--db",
+        db,
+        "route",
+        "--from",
+        "39.507,46.338",
+        "--to",
+        "39.637,46.550",
+        "--metric",
+        "distance",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let km = j["distance_m"].as_f64().unwrap() / 1000.0;
+    assert!((44.0..50.0).contains(&km), "{km}");
+    let (code, _, _) = truce(&["--db", db, "verify"]);
+    assert_eq!(code, 0);
+}
