@@ -6,6 +6,7 @@
 mod demo;
 mod exchange;
 mod geo_cli;
+mod intake_cli;
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -124,6 +125,11 @@ enum Cmd {
     },
     /// Shortest route by road, avoiding areas; on the mission's network or `--pbf FILE`.
     Route(geo_cli::RouteArgs),
+    /// Open-source intake: candidate facts from press releases and bulletins.
+    Intake {
+        #[command(subcommand)]
+        command: intake_cli::IntakeCmd,
+    },
     /// Replace the database with a verified backup (stop the server first).
     Restore {
         /// Backup file.
@@ -504,6 +510,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             return geo_cli::roads(&store, cli_actor(), command).await;
         }
         Cmd::Route(args) => return geo_cli::route(&db, args).await,
+        Cmd::Intake { command } => intake_cli::run(command)?,
         Cmd::Restore { file } => {
             let r = SqliteStore::restore(&file, &db)
                 .await

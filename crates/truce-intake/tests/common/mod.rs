@@ -1,0 +1,44 @@
+//! Loads the hand-labelled corpus (shared by the corpus test and the benchmark).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use truce_intake::eval::Expected;
+
+/// One corpus document: file name, contents, expectations.
+pub struct CorpusDoc {
+    pub name: String,
+    pub text: String,
+    pub expected: Expected,
+}
+
+pub fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus")
+}
+
+/// Every `NN-name.txt|html` with its `NN-name.expected.json`, by name.
+pub fn load() -> Vec<CorpusDoc> {
+    let mut docs = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(corpus_dir())
+        .expect("corpus directory")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        if !(name.ends_with(".txt") || name.ends_with(".html")) {
+            continue;
+        }
+        let stem = name.rsplit_once('.').unwrap().0;
+        let exp_path = p.with_file_name(format!("{stem}.expected.json"));
+        let expected =
+            Expected::from_json(&std::fs::read_to_string(&exp_path).expect("expected file"))
+                .unwrap_or_else(|e| panic!("{}: {e}", exp_path.display()));
+        docs.push(CorpusDoc {
+            text: std::fs::read_to_string(&p).expect("corpus text"),
+            name,
+            expected,
+        });
+    }
+    docs
+}
