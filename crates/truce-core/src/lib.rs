@@ -11,8 +11,10 @@ pub mod error;
 pub mod geometry;
 pub mod incident;
 pub mod journal;
+pub mod mine;
 pub mod model;
 pub mod record;
+pub mod refusal;
 pub mod time;
 
 pub use access::{Role, Sensitivity};

@@ -119,6 +119,18 @@ record_kinds! {
     Patrol => crate::model::Patrol, "patrol", "patrols", Operations;
     /// An incident or ceasefire violation.
     Incident => crate::incident::Incident, "incident", "incidents", Operations;
+    /// A suspected or confirmed hazardous area (mine action).
+    HazardArea => crate::mine::HazardArea, "hazard_area", "hazard_areas", MineAction;
+    /// Minefield records handed over by a party.
+    MinefieldRecord => crate::mine::MinefieldRecord, "minefield_record", "minefield_records", MineAction;
+    /// A survey, clearance or EOD task.
+    MineTask => crate::mine::MineTask, "mine_task", "mine_tasks", MineAction;
+    /// Land released from a hazard area (through the release action only).
+    LandRelease => crate::mine::LandRelease, "land_release", "land_releases", MineAction;
+    /// An accident with explosive ordnance.
+    MineAccident => crate::mine::MineAccident, "mine_accident", "mine_accidents", MineAction;
+    /// A release certificate (through the certification action only).
+    ReleaseCertificate => crate::mine::ReleaseCertificate, "release_certificate", "release_certificates", MineAction;
 }
 
 impl EntityKind {
@@ -133,6 +145,17 @@ impl EntityKind {
             .iter()
             .copied()
             .find(|k| k.collection() == s)
+    }
+
+    /// For kinds written only through a module action (because writing
+    /// them changes another record too), the route to use instead of the
+    /// generic create, update and retract.
+    pub fn written_by_action(self) -> Option<&'static str> {
+        match self {
+            EntityKind::LandRelease => Some("POST /api/v1/hazard_areas/{id}/releases"),
+            EntityKind::ReleaseCertificate => Some("POST /api/v1/hazard_areas/{id}/certificate"),
+            _ => None,
+        }
     }
 
     /// Records about identifiable persons: readable by protection and admin only.
@@ -314,6 +337,9 @@ impl EntityKind {
         submitted: &mut serde_json::Value,
         existing: Option<&serde_json::Value>,
     ) {
+        if self == EntityKind::HazardArea {
+            crate::mine::HazardArea::protect(submitted, existing);
+        }
         if self == EntityKind::Incident
             && let serde_json::Value::Object(m) = submitted
         {

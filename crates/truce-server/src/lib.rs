@@ -5,7 +5,9 @@
 
 mod admin;
 pub mod auth;
+mod mine;
 mod openapi;
+mod ops;
 pub mod problem;
 mod records;
 mod web;
@@ -106,6 +108,7 @@ pub fn router(state: AppState) -> Router {
             "/incidents/{id}/verification",
             post(records::verify_incident),
         )
+        .merge(ops::routes())
         .route("/{collection}", get(records::list).post(records::create))
         .route("/{collection}/aggregate", get(records::aggregate))
         .route(

@@ -160,6 +160,18 @@ fn record_response(status: StatusCode, env: &Envelope, replayed: bool) -> Respon
 }
 
 fn require(p: &Principal, kind: EntityKind, action: Action) -> ApiResult<()> {
+    if let Some(route) = kind.written_by_action()
+        && matches!(action, Action::Create | Action::Update | Action::Retract)
+    {
+        return Err(Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "written-by-action",
+            format!(
+                "{} records change other records too; write them with {route}",
+                kind.as_str()
+            ),
+        ));
+    }
     if access::can_write(p.role, kind, action) {
         Ok(())
     } else {

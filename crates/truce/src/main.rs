@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod demo;
+mod demo_ops;
 mod exchange;
 mod geo_cli;
 mod intake_cli;

@@ -1,0 +1,303 @@
+//! What the field-operations actions (mine action, logistics, protected
+//! sites) share: reading the records an action changes, turning core
+//! refusals into problems, and writing several records atomically with an
+//! optimistic check on the versions read, retried when another writer won.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, Method, StatusCode};
+use jiff::Timestamp;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use truce_core::access::{self, Action};
+use truce_core::record::Record;
+use truce_core::refusal::Refusal;
+use truce_core::{EntityKind, Envelope, Sensitivity, ValidRecord, ValidationContext};
+use truce_store::{Applied, Change, Command, Idempotency, StoreError};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::Principal;
+use crate::problem::{ApiResult, Problem};
+
+/// How often an action re-reads and retries when a concurrent write changed
+/// a record it read.
+pub(crate) const RETRIES: usize = 8;
+
+/// The routes of every field-operations module.
+pub(crate) fn routes() -> Router<AppState> {
+    crate::mine::routes()
+}
+
+impl From<Refusal> for Problem {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Invalid(e) => Problem::invalid(e),
+            Refusal::Conflict(m) => Problem::new(StatusCode::CONFLICT, "conflict", m),
+        }
+    }
+}
+
+/// The validation context of a request.
+pub(crate) fn ctx() -> ValidationContext {
+    ValidationContext {
+        now: Timestamp::now(),
+    }
+}
+
+/// Refuses unless `p` may do `action` on `kind`.
+pub(crate) fn require(p: &Principal, kind: EntityKind, action: Action) -> ApiResult<()> {
+    if access::can_write(p.role, kind, action) {
+        Ok(())
+    } else {
+        Err(Problem::forbidden(format!(
+            "role {} may not {action:?} {} records",
+            p.role,
+            kind.as_str()
+        )))
+    }
+}
+
+/// Parses an id from the path (an unparseable one is simply not found).
+pub(crate) fn parse_id(s: &str, kind: EntityKind) -> ApiResult<Uuid> {
+    Uuid::parse_str(s).map_err(|_| Problem::not_found(format!("{kind} {s}")))
+}
+
+/// A record of `kind` that `p` may read, with its content as `T`; reads of
+/// restricted records are journaled, as for the generic handlers.
+pub(crate) async fn load<T: Record>(
+    state: &AppState,
+    p: &Principal,
+    id: Uuid,
+) -> ApiResult<(Envelope, T)> {
+    let kind = T::KIND;
+    let env = state
+        .store
+        .get(id)
+        .await?
+        .filter(|e| e.kind == kind && !e.retracted && access::can_read(p.role, kind, e.sensitivity))
+        .ok_or_else(|| Problem::not_found(format!("{kind} {id}")))?;
+    if env.sensitivity == Sensitivity::Restricted {
+        state
+            .store
+            .apply(Command {
+                actor: p.username.clone(),
+                reason: None,
+                idempotency: None,
+                change: Change::AuditRead {
+                    entity: kind.as_str().into(),
+                    entity_id: id,
+                    payload: json!({"id": id}),
+                },
+            })
+            .await?;
+    }
+    let data: T = serde_json::from_value(env.data.clone()).map_err(|e| {
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("stored {kind} {id} does not parse: {e}"),
+        )
+    })?;
+    Ok((env, data))
+}
+
+/// The JSON object of a request body.
+pub(crate) fn body_value(body: Result<Bytes, BytesRejection>) -> ApiResult<(Bytes, Value)> {
+    let bytes = body.map_err(|e| Problem::new(e.status(), "bad-body", e.body_text()))?;
+    let value: Value =
+        serde_json::from_slice(&bytes).map_err(|e| Problem::bad_json(e.to_string()))?;
+    if !value.is_object() {
+        return Err(Problem::bad_json("the body must be a JSON object"));
+    }
+    Ok((bytes, value))
+}
+
+/// Deserialises `v`, naming the field that does not fit (422).
+pub(crate) fn from_value<T: DeserializeOwned>(v: Value) -> ApiResult<T> {
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        let msg = e.into_inner().to_string();
+        let msg = match msg.find(" at line ") {
+            Some(i) => msg[..i].to_string(),
+            None => msg,
+        };
+        Problem::field(if path == "." { "body" } else { &path }, msg)
+    })
+}
+
+/// Validates a record built by an action through the same gate as every
+/// other write.
+pub(crate) fn valid<T: Record>(record: &T) -> ApiResult<ValidRecord> {
+    let v = serde_json::to_value(record).expect("records serialise");
+    Ok(T::KIND.validate_json(v, &ctx())?)
+}
+
+/// The `reason` of a body (or the `X-Truce-Reason` header).
+pub(crate) fn reason(headers: &HeaderMap, body: &Value) -> Option<String> {
+    body.get("reason")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| {
+            headers
+                .get("x-truce-reason")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        })
+        .filter(|r| !r.trim().is_empty())
+}
+
+/// The request's idempotency key, hashed with the request; and the id the
+/// record an action creates gets from it, so a retried request finds the
+/// record its first attempt created.
+pub(crate) fn idempotency(
+    headers: &HeaderMap,
+    p: &Principal,
+    path: &str,
+    body: &[u8],
+) -> ApiResult<Option<(Idempotency, Uuid)>> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = v
+        .to_str()
+        .ok()
+        .map(|s| s.trim().trim_matches('"').to_string())
+        .filter(|k| !k.is_empty() && k.len() <= 200)
+        .ok_or_else(|| {
+            Problem::field("Idempotency-Key", "must be 1..200 visible ASCII characters")
+        })?;
+    let mut h = Sha256::new();
+    h.update(Method::POST.as_str());
+    h.update([0]);
+    h.update(path);
+    h.update([0]);
+    h.update(body);
+    let id = Uuid::new_v5(
+        &Uuid::NAMESPACE_OID,
+        format!("{}\0{key}", p.username).as_bytes(),
+    );
+    Ok(Some((
+        Idempotency {
+            key,
+            request_hash: h.finalize().into(),
+        },
+        id,
+    )))
+}
+
+/// A create of `record` with `id`.
+pub(crate) fn create<T: Record>(
+    id: Uuid,
+    sensitivity: Sensitivity,
+    record: &T,
+) -> ApiResult<Change> {
+    Ok(Change::Create {
+        kind: T::KIND,
+        id,
+        sensitivity,
+        record: valid(record)?,
+    })
+}
+
+/// An update of `env` to `record`, refused if `env` changed since it was read.
+pub(crate) fn update<T: Record>(env: &Envelope, record: &T) -> ApiResult<Change> {
+    Ok(Change::Update {
+        kind: T::KIND,
+        id: env.id,
+        if_version: Some(env.version),
+        sensitivity: None,
+        record: valid(record)?,
+    })
+}
+
+/// What [`atomic`] reports.
+pub(crate) enum Outcome {
+    /// Written now.
+    Written(Applied),
+    /// A record read changed meanwhile: read again and retry.
+    Stale,
+}
+
+/// Applies `changes` as one atomic command.
+pub(crate) async fn atomic(
+    state: &AppState,
+    p: &Principal,
+    reason: Option<String>,
+    idem: Option<Idempotency>,
+    changes: Vec<Change>,
+) -> ApiResult<Outcome> {
+    let change = if changes.len() == 1 {
+        changes.into_iter().next().expect("one")
+    } else {
+        Change::Atomic(changes)
+    };
+    match state
+        .store
+        .apply(Command {
+            actor: p.username.clone(),
+            reason,
+            idempotency: idem,
+            change,
+        })
+        .await
+    {
+        Ok(a) => Ok(Outcome::Written(a)),
+        Err(StoreError::Stale { .. }) => Ok(Outcome::Stale),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// 409 after [`RETRIES`] lost races.
+pub(crate) fn too_busy(what: &str) -> Problem {
+    Problem::new(
+        StatusCode::CONFLICT,
+        "busy",
+        format!("{what} kept changing while this request was applied; try again"),
+    )
+}
+
+/// A stored record by id, for answers.
+pub(crate) async fn wire(state: &AppState, id: Uuid) -> ApiResult<Value> {
+    Ok(state
+        .store
+        .get(id)
+        .await?
+        .map(|e| e.to_wire())
+        .unwrap_or(Value::Null))
+}
+
+/// For a retried action (same actor and `Idempotency-Key`) whose record
+/// already exists: the store's answer to the key (its first result, or a
+/// refusal when the key came with another request), without re-running the
+/// action against a state it already changed.
+pub(crate) async fn replayed(
+    state: &AppState,
+    p: &Principal,
+    idem: &Option<(Idempotency, Uuid)>,
+) -> ApiResult<bool> {
+    let Some((key, id)) = idem else {
+        return Ok(false);
+    };
+    if state.store.get(*id).await?.is_none() {
+        return Ok(false);
+    }
+    // The key is stored with the first result: the store answers from it and
+    // never applies this change.
+    let a = state
+        .store
+        .apply(Command {
+            actor: p.username.clone(),
+            reason: None,
+            idempotency: Some(key.clone()),
+            change: Change::AuditRead {
+                entity: "idempotent_retry".into(),
+                entity_id: *id,
+                payload: json!({"id": id}),
+            },
+        })
+        .await?;
+    Ok(a.replayed)
+}
