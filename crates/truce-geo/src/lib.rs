@@ -8,6 +8,11 @@
 //!   shortest paths (A* with a consistent lower bound) that skip the segments
 //!   an [`AvoidSet`] blocks, so a new hazard needs no preprocessing.
 //!
+//! - [`IncidentIndex`] (bbox + time + category/status/party map queries),
+//!   [`AreaIndex`] (AoR and post for a point, nearest posts, counts per AoR
+//!   per day) and [`HazardIndex`] (point / LineString within D geodesic
+//!   metres of hazard areas active on a date).
+//!
 //! No I/O beyond reading the files it is given; no async; no database.
 
 pub mod error;
@@ -24,3 +29,9 @@ pub mod geojson_io;
 pub use geojson_io::polygons_from_geojson;
 pub mod geojson_roads;
 pub use geojson_roads::{GeoJsonRoadOptions, roads_from_geojson};
+pub mod areas;
+pub mod hazards;
+pub mod incidents;
+pub use areas::{AorArea, AreaIndex, NearPost, PostPoint, Responsible};
+pub use hazards::{HazardArea, HazardHit, HazardIndex};
+pub use incidents::{IncidentIndex, IncidentPoint, IncidentQuery};
