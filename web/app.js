@@ -33,9 +33,12 @@ const TOGGLES = {
   places: ['places-circle'],
   aors: ['aors-fill', 'aors-line'],
   posts: ['posts-circle'],
+  ops: ['ops-fill', 'ops-line', 'ops-point'],
   incidents: ['incidents-cluster', 'incidents-point'],
 };
-const CLICKABLE = ['incidents-point', 'incidents-cluster', 'posts-circle', 'module-point', 'module-fill', 'aors-fill'];
+// Module collections drawn on the common operating picture when the server has them.
+const OPS_COLLECTIONS = ['hazard_areas', 'corridors', 'convoys', 'protected_sites', 'shelter_sites'];
+const CLICKABLE = ['incidents-point', 'incidents-cluster', 'posts-circle', 'module-point', 'module-fill', 'ops-point', 'ops-line', 'ops-fill', 'aors-fill'];
 
 const state = {
   user: null,
@@ -152,6 +155,7 @@ async function buildScreens() {
   try {
     paths = new Set(Object.keys((await api('/openapi.json')).paths || {}));
   } catch { /* offline: core screens only */ }
+  state.opsCollections = OPS_COLLECTIONS.filter((c) => paths.has(`/api/v1/${c}`));
   const ctx = {
     map: () => state.map,
     user: () => state.user,
@@ -276,12 +280,15 @@ function buildStyle() {
   const cls = ['get', 'class'];
   const pop = ['to-number', ['get', 'population'], 0];
   const eventColor = ['match', ['get', '_type'], ...Object.entries(EVENT_COLORS).flat(), '#333333'];
+  // Hazard areas and other field-operation records: red confirmed/blocked, green released/cleared, orange otherwise.
+  const statusColor = ['match', ['get', '_status'], ['cleared', 'released', 'cancelled', 'closed', 'open'], '#1b7837',
+    ['confirmed', 'blocked', 'danger', 'closed_unsafe'], '#b2182b', '#e66101'];
   return {
     version: 8,
     // No glyphs, sprites or tiles: everything is local GeoJSON; labels are HTML markers.
     sources: {
       countries: src(), admin1: src(), roads: src(), places: src(),
-      aors: src(), posts: src(), selection: src(), module: src(),
+      aors: src(), posts: src(), selection: src(), module: src(), ops: src(),
       incidents: src({
         cluster: true, clusterRadius: 40, clusterMaxZoom: 12,
         clusterProperties: { cfv: ['+', ['case', ['get', '_cfv'], 1, 0]] },
@@ -317,6 +324,12 @@ function buildStyle() {
         } },
       { id: 'aors-fill', type: 'fill', source: 'aors', paint: { 'fill-color': AOR_COLOR, 'fill-opacity': 0.1 } },
       { id: 'aors-line', type: 'line', source: 'aors', paint: { 'line-color': AOR_COLOR, 'line-width': 2.5 } },
+      { id: 'ops-fill', type: 'fill', source: 'ops', filter: ['==', ['geometry-type'], 'Polygon'],
+        paint: { 'fill-color': statusColor, 'fill-opacity': 0.25 } },
+      { id: 'ops-line', type: 'line', source: 'ops', filter: ['!=', ['geometry-type'], 'Point'],
+        paint: { 'line-color': statusColor, 'line-width': ['match', ['get', '_kind'], ['corridors', 'convoys'], 4, 2], 'line-dasharray': [2, 1] } },
+      { id: 'ops-point', type: 'circle', source: 'ops', filter: ['==', ['geometry-type'], 'Point'],
+        paint: { 'circle-radius': 6, 'circle-color': ['match', ['get', '_kind'], 'shelter_sites', '#6a3d9a', 'protected_sites', '#1b7837', '#e66101'], 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 2 } },
       { id: 'module-fill', type: 'fill', source: 'module', filter: ['==', ['geometry-type'], 'Polygon'],
         paint: { 'fill-color': ['match', ['get', '_status'], ['cleared', 'released', 'cancelled', 'closed'], '#1b7837', ['confirmed', 'blocked', 'danger'], '#b2182b', '#e66101'], 'fill-opacity': 0.3 } },
       { id: 'module-line', type: 'line', source: 'module',
@@ -395,7 +408,27 @@ function toMapFeatures(kind, features) {
   return { type: 'FeatureCollection', features: out };
 }
 
+/** Hazard areas by status, corridors, convoys, shelters: whatever of them this server has. */
+async function loadOps() {
+  const out = [];
+  for (const c of state.opsCollections || []) {
+    try {
+      const { features } = await fetchAll(c);
+      if (!state.records[c]) state.records[c] = new Map();
+      for (const f of features) {
+        const id = String(f.id ?? f.properties.id);
+        state.records[c].set(id, f);
+        if (f.geometry) out.push({ type: 'Feature', geometry: f.geometry, properties: { _id: id, _kind: c, _status: String(f.properties.status || '') } });
+      }
+    } catch (e) {
+      if (e.status !== 404 && e.status !== 403) setStatus(t('status.layer_failed', { layer: c, error: e.message }), true);
+    }
+  }
+  state.map.getSource('ops').setData({ type: 'FeatureCollection', features: out });
+}
+
 async function loadRecords() {
+  loadOps();
   await Promise.all(['aors', 'posts'].map(async (kind) => {
     try {
       const { features } = await fetchAll(kind);

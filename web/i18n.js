@@ -68,7 +68,7 @@ const en = {
   'report.no_post': '(no post)',
   'report.time': 'Time observed (local)',
   'report.direction': 'Direction (°)',
-  'report.direction_hint': 'Bearing from you, clockwise from north, 0–359.',
+  'report.direction_hint': '0–359, clockwise from north.',
   'report.distance': 'Distance (m)',
   'report.note': 'Note',
   'report.location': 'Location',
@@ -169,6 +169,7 @@ const en = {
   'layer.aors': 'Areas of responsibility',
   'layer.posts': 'Observation posts',
   'layer.incidents': 'Incidents',
+  'layer.ops': 'Hazard areas, corridors, shelters',
 
   'legend.post_staffed': 'Post, staffed',
   'legend.post_unstaffed': 'Post, unstaffed',
