@@ -7,6 +7,7 @@ import { ReportScreen } from './report.js';
 import { TriageScreen, VERIFIER_ROLES } from './triage.js';
 import { AdminScreen } from './admin.js';
 import { moduleScreens } from './modules.js';
+import { LogisticsScreen } from './logistics.js';
 
 const maplibregl = window.maplibregl;
 const MAX_PAGES = 50; // 50 pages x 1000 records
@@ -137,6 +138,21 @@ function userCan(roles) { return state.user && roles.includes(state.user.role); 
 
 const REPORTER_ROLES = ['admin', 'commander', 'analyst', 'observer', 'logistics', 'mine_action', 'protection'];
 
+/** A planned route on the map (null clears it), framed in view. */
+function showRoute(geometry, hits) {
+  const src = state.map && state.map.getSource('route');
+  if (!src) return;
+  const features = geometry ? [{ type: 'Feature', geometry, properties: { _blocked: hits.some((h) => h.blocking) } }] : [];
+  src.setData({ type: 'FeatureCollection', features });
+  const coords = geometry && geometry.type === 'LineString' ? geometry.coordinates : [];
+  if (coords.length >= 2) {
+    const lons = coords.map((c) => c[0]);
+    const lats = coords.map((c) => c[1]);
+    state.map.fitBounds([[Math.min(...lons), Math.min(...lats)], [Math.max(...lons), Math.max(...lats)]],
+      { padding: { top: 40, bottom: 40, left: matchMedia('(max-width: 640px)').matches ? 40 : 580, right: 60 }, maxZoom: 13 });
+  }
+}
+
 /** Module records on the map while their screen is open. */
 function showModuleFeatures(features) {
   const out = [];
@@ -148,6 +164,18 @@ function showModuleFeatures(features) {
   }
   const src = state.map && state.map.getSource('module');
   if (src) src.setData({ type: 'FeatureCollection', features: out });
+}
+
+/** Whether the server plans convoys (the action routes may be missing from the OpenAPI document). */
+async function hasConvoyPlanning(paths) {
+  if (!paths.has('/api/v1/convoys')) return false;
+  if (paths.has('/api/v1/convoys/plan')) return true;
+  try {
+    await api('/logistics/route_check', { method: 'POST', json: {} });
+    return true;
+  } catch (e) {
+    return e.status === 422 || e.status === 400; // exists, refused the empty probe
+  }
 }
 
 async function buildScreens() {
@@ -169,11 +197,14 @@ async function buildScreens() {
     },
     setStatus,
     showModuleFeatures,
+    showRoute,
   };
   const screens = [{ id: 'map', label: 'nav.map', panel: 'controls', open() {}, close() {} }];
   if (userCan(REPORTER_ROLES)) screens.push(Object.assign(new ReportScreen(ctx), { id: 'report', label: 'nav.report', panel: 'report-panel' }));
   if (userCan(VERIFIER_ROLES)) screens.push(Object.assign(new TriageScreen(ctx), { id: 'triage', label: 'nav.triage', panel: 'triage-panel' }));
-  for (const m of moduleScreens(ctx, paths)) screens.push(m);
+  ctx.convoyPlanning = state.user.role !== 'viewer' && await hasConvoyPlanning(paths);
+  if (ctx.convoyPlanning) screens.push(new LogisticsScreen(ctx));
+  for (const m of moduleScreens(ctx, paths)) if (!state.screens[m.id] && !screens.some((x) => x.id === m.id)) screens.push(m);
   if (userCan(['admin'])) screens.push(Object.assign(new AdminScreen(ctx), { id: 'admin', label: 'nav.admin', panel: 'admin-panel' }));
   const nav = $('nav');
   nav.replaceChildren();
@@ -288,7 +319,7 @@ function buildStyle() {
     // No glyphs, sprites or tiles: everything is local GeoJSON; labels are HTML markers.
     sources: {
       countries: src(), admin1: src(), roads: src(), places: src(),
-      aors: src(), posts: src(), selection: src(), module: src(), ops: src(),
+      aors: src(), posts: src(), selection: src(), module: src(), ops: src(), route: src(),
       incidents: src({
         cluster: true, clusterRadius: 40, clusterMaxZoom: 12,
         clusterProperties: { cfv: ['+', ['case', ['get', '_cfv'], 1, 0]] },
@@ -336,6 +367,10 @@ function buildStyle() {
         paint: { 'line-color': ['match', ['get', '_status'], ['cleared', 'released', 'cancelled', 'closed'], '#1b7837', ['confirmed', 'blocked', 'danger'], '#b2182b', '#e66101'], 'line-width': 2.5 } },
       { id: 'module-point', type: 'circle', source: 'module', filter: ['==', ['geometry-type'], 'Point'],
         paint: { 'circle-radius': 7, 'circle-color': '#6a3d9a', 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 2 } },
+      { id: 'route-casing', type: 'line', source: 'route', layout: { 'line-cap': 'round', 'line-join': 'round' },
+        paint: { 'line-color': '#ffffff', 'line-width': 9 } },
+      { id: 'route-line', type: 'line', source: 'route', layout: { 'line-cap': 'round', 'line-join': 'round' },
+        paint: { 'line-color': ['case', ['get', '_blocked'], '#b2182b', '#0b3d91'], 'line-width': 5 } },
       { id: 'selection-line', type: 'line', source: 'selection',
         paint: { 'line-color': '#ffbf00', 'line-width': 5, 'line-opacity': 0.9 } },
       { id: 'selection-circle', type: 'circle', source: 'selection', filter: ['==', ['geometry-type'], 'Point'],

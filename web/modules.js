@@ -78,6 +78,7 @@ export function moduleScreens(ctx, paths) {
   const out = [];
   for (const def of MODULES) {
     if (def.roles && !def.roles.includes(role)) continue;
+    if (def.id === 'logistics' && ctx.convoyPlanning) continue; // logistics.js
     const present = def.collections.filter((c) => paths.has(`/api/v1/${c}`));
     if (present.length) out.push(new ModuleScreen(def, present, ctx));
   }
