@@ -34,6 +34,13 @@ pub struct RoadGraph {
     /// Heuristic scale: metres (or seconds) per unit of chord.
     h_scale: f64,
     snap: RTree<GeomWithData<[f64; 2], u32>>,
+    /// Weakly connected component of each node (no avoid set): nodes in
+    /// different components have no route, so the search can stop at once.
+    comp: Vec<u32>,
+    /// ALT landmarks: `k` distances per node from (`lm_from`) and to (`lm_to`) each landmark.
+    lm_k: usize,
+    lm_from: Vec<f64>,
+    lm_to: Vec<f64>,
 }
 
 /// A set of blocked segments (one bit per network segment) and the polygons it came from.
@@ -155,7 +162,7 @@ pub struct Search {
     dist: Vec<f64>,
     parent_arc: Vec<u32>,
     touched: Vec<u32>,
-    heap: BinaryHeap<Reverse<(u64, u32)>>,
+    heap: BinaryHeap<Reverse<(u64, u32, u64)>>,
 }
 
 impl Search {
@@ -232,7 +239,7 @@ impl RoadGraph {
                 .map(|v| GeomWithData::new(net.coord(v), v))
                 .collect(),
         );
-        RoadGraph {
+        let mut g = RoadGraph {
             profile,
             metric,
             offsets,
@@ -242,7 +249,173 @@ impl RoadGraph {
             xyz,
             h_scale,
             snap,
+            comp: Vec::new(),
+            lm_k: 0,
+            lm_from: Vec::new(),
+            lm_to: Vec::new(),
+        };
+        g.comp = g.components();
+        g
+    }
+
+    /// Weakly connected component (root node) of every node: nodes in
+    /// different components have no route.
+    fn components(&self) -> Vec<u32> {
+        let n = self.node_count();
+        let mut parent: Vec<u32> = (0..n as u32).collect();
+        fn find(p: &mut [u32], mut x: u32) -> u32 {
+            while p[x as usize] != x {
+                let g = p[p[x as usize] as usize];
+                p[x as usize] = g;
+                x = g;
+            }
+            x
         }
+        for u in 0..n as u32 {
+            for k in self.offsets[u as usize]..self.offsets[u as usize + 1] {
+                let (a, b) = (
+                    find(&mut parent, u),
+                    find(&mut parent, self.targets[k as usize]),
+                );
+                if a != b {
+                    parent[a.max(b) as usize] = a.min(b);
+                }
+            }
+        }
+        (0..n as u32).map(|v| find(&mut parent, v)).collect()
+    }
+
+    /// One-to-all distances on the full graph (forward, or along reversed arcs).
+    fn all_distances(&self, s: u32, reverse: Option<&[(u32, u32, f64)]>) -> Vec<f64> {
+        let n = self.node_count();
+        let mut dist = vec![f64::INFINITY; n];
+        let mut heap = BinaryHeap::new();
+        dist[s as usize] = 0.0;
+        heap.push(Reverse((0f64.to_bits(), s)));
+        let mut rev_off = Vec::new();
+        if let Some(r) = reverse {
+            // r is sorted by target: offsets into it per node.
+            rev_off = vec![0usize; n + 1];
+            for &(_, t, _) in r {
+                rev_off[t as usize + 1] += 1;
+            }
+            for v in 0..n {
+                rev_off[v + 1] += rev_off[v];
+            }
+        }
+        while let Some(Reverse((key, u))) = heap.pop() {
+            let du = f64::from_bits(key);
+            if du > dist[u as usize] {
+                continue;
+            }
+            let mut relax = |v: u32, w: f64| {
+                let nd = du + w;
+                if nd < dist[v as usize] {
+                    dist[v as usize] = nd;
+                    heap.push(Reverse((nd.to_bits(), v)));
+                }
+            };
+            match reverse {
+                None => {
+                    for k in self.offsets[u as usize]..self.offsets[u as usize + 1] {
+                        relax(self.targets[k as usize], self.weights[k as usize]);
+                    }
+                }
+                Some(r) => {
+                    for &(src, _, w) in &r[rev_off[u as usize]..rev_off[u as usize + 1]] {
+                        relax(src, w);
+                    }
+                }
+            }
+        }
+        dist
+    }
+
+    /// Adds `k` ALT landmarks (farthest-first in the largest component):
+    /// lower bounds from the triangle inequality that stay admissible when
+    /// an avoid set removes segments, so hazards still need no preprocessing.
+    pub fn add_landmarks(&mut self, k: usize) {
+        let n = self.node_count();
+        if k == 0 || n == 0 {
+            return;
+        }
+        let mut size = std::collections::HashMap::new();
+        for &c in &self.comp {
+            *size.entry(c).or_insert(0usize) += 1;
+        }
+        let Some((&big, _)) = size
+            .iter()
+            .max_by_key(|(c, s)| (**s, std::cmp::Reverse(**c)))
+        else {
+            return;
+        };
+        let mut rev: Vec<(u32, u32, f64)> = Vec::with_capacity(self.arc_count());
+        for u in 0..n as u32 {
+            for k in self.offsets[u as usize]..self.offsets[u as usize + 1] {
+                rev.push((u, self.targets[k as usize], self.weights[k as usize]));
+            }
+        }
+        rev.sort_by_key(|&(_, t, _)| t);
+        let start = (0..n as u32)
+            .find(|&v| self.comp[v as usize] == big)
+            .unwrap_or(0);
+        let mut from = vec![f64::INFINITY; n * k];
+        let mut to = vec![f64::INFINITY; n * k];
+        let mut nearest = self.all_distances(start, None); // min distance to chosen landmarks
+        for i in 0..k {
+            // Farthest node (in the big component) from the landmarks so far.
+            let l = (0..n as u32)
+                .filter(|&v| self.comp[v as usize] == big && nearest[v as usize].is_finite())
+                .max_by(|&a, &b| nearest[a as usize].total_cmp(&nearest[b as usize]))
+                .unwrap_or(start);
+            let df = self.all_distances(l, None);
+            let dt = self.all_distances(l, Some(&rev));
+            for v in 0..n {
+                from[v * k + i] = df[v];
+                to[v * k + i] = dt[v];
+                if i == 0 {
+                    nearest[v] = df[v];
+                } else {
+                    nearest[v] = nearest[v].min(df[v]);
+                }
+            }
+        }
+        self.lm_k = k;
+        self.lm_from = from;
+        self.lm_to = to;
+    }
+
+    /// ALT lower bound of the cost from `v` to `t`; infinite when `v` cannot reach `t`.
+    #[inline]
+    fn h_alt(&self, v: u32, t: u32) -> f64 {
+        let k = self.lm_k;
+        let (fv, ft) = (
+            &self.lm_from[v as usize * k..][..k],
+            &self.lm_from[t as usize * k..][..k],
+        );
+        let (tv, tt) = (
+            &self.lm_to[v as usize * k..][..k],
+            &self.lm_to[t as usize * k..][..k],
+        );
+        let mut best = 0.0f64;
+        for i in 0..k {
+            // d(L,t) <= d(L,v) + d(v,t)
+            if fv[i].is_finite() {
+                if ft[i].is_infinite() {
+                    return f64::INFINITY;
+                }
+                best = best.max(ft[i] - fv[i]);
+            }
+            // d(v,L) <= d(v,t) + d(t,L)
+            if tt[i].is_finite() {
+                if tv[i].is_infinite() {
+                    return f64::INFINITY;
+                }
+                best = best.max(tv[i] - tt[i]);
+            }
+        }
+        // Rounding in the subtractions must not overestimate.
+        best * (1.0 - 1e-12)
     }
 
     /// The profile.
@@ -299,10 +472,15 @@ impl RoadGraph {
     }
 
     #[inline]
-    fn h(&self, v: u32, t: &[f64; 3]) -> f64 {
+    fn h(&self, v: u32, t: &[f64; 3], tn: u32) -> f64 {
         let a = &self.xyz[v as usize];
         let (dx, dy, dz) = (a[0] - t[0], a[1] - t[1], a[2] - t[2]);
-        (dx * dx + dy * dy + dz * dz).sqrt() * self.h_scale
+        let geo = (dx * dx + dy * dy + dz * dz).sqrt() * self.h_scale;
+        if self.lm_k == 0 {
+            geo
+        } else {
+            geo.max(self.h_alt(v, tn))
+        }
     }
 
     /// Exact shortest path from node `s` to node `t`, skipping blocked
@@ -318,17 +496,23 @@ impl RoadGraph {
         if s as usize >= n || t as usize >= n {
             return None;
         }
+        if self.comp.get(s as usize) != self.comp.get(t as usize) {
+            return None;
+        }
         search.reset(n);
         let target = self.xyz[t as usize];
         search.dist[s as usize] = 0.0;
         search.touched.push(s);
-        search.heap.push(Reverse((self.h(s, &target).to_bits(), s)));
+        let h0 = self.h(s, &target, t);
+        if h0.is_infinite() {
+            return None;
+        }
+        search.heap.push(Reverse((h0.to_bits(), s, 0f64.to_bits())));
         let mut settled = 0usize;
-        while let Some(Reverse((key, u))) = search.heap.pop() {
+        while let Some(Reverse((_, u, g))) = search.heap.pop() {
             let du = search.dist[u as usize];
-            let f = f64::from_bits(key);
-            // Stale entry?
-            if f > du + self.h(u, &target) {
+            // Stale entry (a shorter path to u was found after this push)?
+            if f64::from_bits(g) > du {
                 continue;
             }
             settled += 1;
@@ -357,9 +541,12 @@ impl RoadGraph {
                     }
                     *dv = nd;
                     search.parent_arc[v as usize] = k as u32;
-                    search
-                        .heap
-                        .push(Reverse(((nd + self.h(v, &target)).to_bits(), v)));
+                    let hv = self.h(v, &target, t);
+                    if hv.is_finite() {
+                        search
+                            .heap
+                            .push(Reverse(((nd + hv).to_bits(), v, nd.to_bits())));
+                    }
                 }
             }
         }

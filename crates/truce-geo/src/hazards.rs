@@ -140,6 +140,17 @@ impl HazardIndex {
             .any(|a| on.is_none_or(|d| a.active_on(d)) && a.polygon.intersects(&pt))
     }
 
+    /// Hazard areas active on `on` that contain the point or have it on
+    /// their boundary (PostGIS `ST_Intersects`).
+    pub fn areas_at(&self, p: [f64; 2], on: Option<Date>) -> impl Iterator<Item = &HazardArea> {
+        use geo::Intersects;
+        let pt = geo::Point::new(p[0], p[1]);
+        self.tree
+            .locate_all_at_point(&p)
+            .map(|r| &self.areas[r.data as usize])
+            .filter(move |a| on.is_none_or(|d| a.active_on(d)) && a.polygon.intersects(&pt))
+    }
+
     /// Hazards active on `on` within `within_m` metres of a LineString (a
     /// convoy's planned path): the safe-route check.
     pub fn check_line(

@@ -72,7 +72,11 @@ proptest! {
             .collect();
         let avoid = AvoidSet::new(&net, polygons.clone()).unwrap();
         let metric = if time { Metric::Time } else { Metric::Distance };
-        let g = RoadGraph::build(&net, Profile::Car, metric);
+        let mut g = RoadGraph::build(&net, Profile::Car, metric);
+        if s.index(2) == 1 {
+            // ALT landmarks must keep every answer exact, with or without avoid areas.
+            g.add_landmarks(1 + s.index(4));
+        }
 
         // Reference graph, written from the segments directly.
         let mut pg = DiGraph::<(), f64>::new();
