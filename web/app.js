@@ -8,6 +8,7 @@ import { TriageScreen, VERIFIER_ROLES } from './triage.js';
 import { AdminScreen } from './admin.js';
 import { moduleScreens } from './modules.js';
 import { LogisticsScreen } from './logistics.js';
+import { BulletinScreen } from './bulletins.js';
 
 const maplibregl = window.maplibregl;
 const MAX_PAGES = 50; // 50 pages x 1000 records
@@ -178,6 +179,17 @@ async function hasConvoyPlanning(paths) {
   }
 }
 
+/** Whether the server serves signed bulletins. */
+async function hasBulletins(paths) {
+  if (paths.has('/api/v1/bulletins/{date}')) return true;
+  try {
+    await api('/bulletins/not-a-date');
+    return true;
+  } catch (e) {
+    return e.status === 422 || e.status === 503; // exists: refused the probe, or has no key yet
+  }
+}
+
 async function buildScreens() {
   let paths = new Set();
   try {
@@ -204,6 +216,7 @@ async function buildScreens() {
   if (userCan(VERIFIER_ROLES)) screens.push(Object.assign(new TriageScreen(ctx), { id: 'triage', label: 'nav.triage', panel: 'triage-panel' }));
   ctx.convoyPlanning = state.user.role !== 'viewer' && await hasConvoyPlanning(paths);
   if (ctx.convoyPlanning) screens.push(new LogisticsScreen(ctx));
+  if (await hasBulletins(paths)) screens.push(new BulletinScreen(ctx));
   for (const m of moduleScreens(ctx, paths)) if (!state.screens[m.id] && !screens.some((x) => x.id === m.id)) screens.push(m);
   if (userCan(['admin'])) screens.push(Object.assign(new AdminScreen(ctx), { id: 'admin', label: 'nav.admin', panel: 'admin-panel' }));
   const nav = $('nav');

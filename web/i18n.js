@@ -61,6 +61,14 @@ const en = {
   'convoy.planned': 'Convoy {code} planned.',
   'convoy.open': 'Open it',
 
+  'bulletin.date': 'Day',
+  'bulletin.show': 'Show bulletin',
+  'bulletin.download': 'Download:',
+  'bulletin.valid': 'Signature valid: signed by the mission key',
+  'bulletin.invalid': 'Signature INVALID: this bulletin was altered or signed by another key',
+  'bulletin.cannot_verify': 'This browser cannot check the signature ({error}); use `truce bulletin verify`.',
+  'bulletin.no_crypto': 'no Web Crypto: open the app over HTTPS or on this computer',
+
   'collection.hazard_areas': 'Hazard areas',
   'collection.mine_tasks': 'Survey and clearance tasks',
   'collection.mine_accidents': 'Accidents',

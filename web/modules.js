@@ -12,7 +12,6 @@ const MODULES = [
   { id: 'shelter', collections: ['shelter_sites', 'shelter_registrations', 'movements'] },
   { id: 'people', collections: ['person_cases', 'exchanges', 'trace_matches'], roles: ['protection', 'admin'] },
   { id: 'agreements', collections: ['agreements', 'provisions', 'meetings'] },
-  { id: 'bulletins', collections: ['bulletins'] },
 ];
 const LIMIT = 500;
 

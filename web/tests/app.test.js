@@ -285,3 +285,35 @@ test('the mine-action officer opens the mine action screen and its records', asy
     await screenshot(page, '09-mine-action');
   } finally { await b.close(); }
 });
+
+test('a commander views, downloads and verifies the signed bulletin', async (t) => {
+  const commander = await apiAs('commander');
+  const probe = await commander('/bulletins/not-a-date');
+  if (probe.status === 404) {
+    t.skip('the bulletin API (GET /api/v1/bulletins/{date}) has not landed on this server');
+    return;
+  }
+  const b = await openBrowser(t);
+  try {
+    const { page } = b;
+    await login(page, b.base, 'commander');
+    await page.click('#nav-bulletins');
+    await page.waitForSelector('#bulletin-verify.verified', { timeout: 30_000 });
+    assert.match(await page.textContent('#bulletin-verify'), /Signature valid/);
+    assert.equal(await page.locator('#bulletin-downloads a').count(), 4);
+    const frame = page.frameLocator('#bulletin-frame');
+    await frame.locator('body').waitFor();
+    const href = await page.getAttribute('#bulletin-downloads a:has-text("PDF")', 'href');
+    const pdf = await page.evaluate(async (u) => { const r = await fetch(u); return { ok: r.ok, type: r.headers.get('content-type') }; }, href);
+    assert.ok(pdf.ok);
+    assert.match(pdf.type, /pdf/);
+    await screenshot(page, '10-bulletin');
+    // One changed figure: the browser's check fails.
+    const bad = await page.evaluate(async (d) => {
+      const { verifyBulletin } = await import('/bulletins.js');
+      const text = await (await fetch(`/api/v1/bulletins/${d}?format=json`)).text();
+      return (await verifyBulletin(text.replace('"format": 1', '"format": 2'))).ok;
+    }, await page.inputValue('#bulletin-date'));
+    assert.equal(bad, false);
+  } finally { await b.close(); }
+});

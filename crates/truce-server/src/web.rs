@@ -16,8 +16,9 @@ use crate::AppState;
 struct Assets;
 
 /// Policy that keeps every request on this origin; MapLibre needs blob: workers,
-/// the offline outbox a same-origin service worker (`sw.js`).
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; worker-src 'self' blob:; child-src blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+/// the offline outbox a same-origin service worker (`sw.js`), the bulletin
+/// screen a same-origin frame.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; worker-src 'self' blob:; child-src blob:; frame-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
