@@ -289,8 +289,8 @@ test('the mine-action officer opens the mine action screen and its records', asy
 test('a commander views, downloads and verifies the signed bulletin', async (t) => {
   const commander = await apiAs('commander');
   const probe = await commander('/bulletins/not-a-date');
-  if (probe.status === 404) {
-    t.skip('the bulletin API (GET /api/v1/bulletins/{date}) has not landed on this server');
+  if (probe.status === 404 || probe.status === 503) {
+    t.skip(probe.status === 404 ? 'the bulletin API (GET /api/v1/bulletins/{date}) has not landed on this server' : 'this server has no mission key to sign bulletins');
     return;
   }
   const b = await openBrowser(t);
