@@ -11,6 +11,7 @@ pub mod error;
 pub mod geometry;
 pub mod incident;
 pub mod journal;
+pub mod logistics;
 pub mod mine;
 pub mod model;
 pub mod record;

@@ -131,6 +131,18 @@ record_kinds! {
     MineAccident => crate::mine::MineAccident, "mine_accident", "mine_accidents", MineAction;
     /// A release certificate (through the certification action only).
     ReleaseCertificate => crate::mine::ReleaseCertificate, "release_certificate", "release_certificates", MineAction;
+    /// A named road route for convoys.
+    Corridor => crate::logistics::Corridor, "corridor", "corridors", Logistics;
+    /// A humanitarian convoy.
+    Convoy => crate::logistics::Convoy, "convoy", "convoys", Logistics;
+    /// A line of a convoy's manifest (through the manifest action only).
+    ManifestLine => crate::logistics::ManifestLine, "manifest_line", "manifest_lines", Logistics;
+    /// A warehouse with its stock.
+    Warehouse => crate::logistics::Warehouse, "warehouse", "warehouses", Logistics;
+    /// A stock movement (through the movement action only).
+    StockMovement => crate::logistics::StockMovement, "stock_movement", "stock_movements", Logistics;
+    /// A request or assessed need at a destination.
+    Need => crate::logistics::Need, "need", "needs", Logistics;
 }
 
 impl EntityKind {
@@ -154,6 +166,8 @@ impl EntityKind {
         match self {
             EntityKind::LandRelease => Some("POST /api/v1/hazard_areas/{id}/releases"),
             EntityKind::ReleaseCertificate => Some("POST /api/v1/hazard_areas/{id}/certificate"),
+            EntityKind::ManifestLine => Some("POST /api/v1/convoys/{id}/manifest"),
+            EntityKind::StockMovement => Some("POST /api/v1/warehouses/{id}/movements"),
             _ => None,
         }
     }
@@ -337,8 +351,12 @@ impl EntityKind {
         submitted: &mut serde_json::Value,
         existing: Option<&serde_json::Value>,
     ) {
-        if self == EntityKind::HazardArea {
-            crate::mine::HazardArea::protect(submitted, existing);
+        match self {
+            EntityKind::HazardArea => crate::mine::HazardArea::protect(submitted, existing),
+            EntityKind::Corridor => crate::logistics::Corridor::protect(submitted, existing),
+            EntityKind::Convoy => crate::logistics::Convoy::protect(submitted, existing),
+            EntityKind::Warehouse => crate::logistics::Warehouse::protect(submitted, existing),
+            _ => {}
         }
         if self == EntityKind::Incident
             && let serde_json::Value::Object(m) = submitted

@@ -5,6 +5,7 @@
 
 mod admin;
 pub mod auth;
+pub mod logistics;
 mod mine;
 mod openapi;
 mod ops;
@@ -67,6 +68,8 @@ pub struct AppState {
     pub dummy_hash: Arc<str>,
     /// Settings.
     pub config: ServerConfig,
+    /// Delivered-tonnage totals, kept current from the journal.
+    pub ops: Arc<logistics::TotalsCache>,
 }
 
 impl AppState {
@@ -78,6 +81,7 @@ impl AppState {
             login_limiter: auth::login_limiter(),
             dummy_hash: auth::hash_password("not a real password").into(),
             config,
+            ops: Arc::default(),
         }
     }
 }

@@ -67,7 +67,7 @@ async fn release(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
     let hid = ops::parse_id(&id, EntityKind::HazardArea)?;
-    ops::load::<HazardArea>(&state, &p, hid).await?;
+    ops::load::<HazardArea>(&*state.store, &p, hid).await?;
     ops::require(&p, EntityKind::LandRelease, Action::Create)?;
     ops::require(&p, EntityKind::HazardArea, Action::Update)?;
     let (bytes, value) = ops::body_value(body)?;
@@ -90,29 +90,29 @@ async fn release(
         notes: b.notes,
     };
     if let Some(t) = rel.task {
-        let (_, task) = ops::load::<MineTask>(&state, &p, t)
+        let (_, task) = ops::load::<MineTask>(&*state.store, &p, t)
             .await
             .map_err(|_| Problem::field("task", format!("mine task {t} does not exist")))?;
         if task.hazard_area != hid {
             return Err(Problem::field("task", "belongs to another hazard area"));
         }
     }
-    if ops::replayed(&state, &p, &idem).await? {
+    if ops::replayed(&*state.store, &p, &idem).await? {
         return Ok(Json(json!({
-            "release": ops::wire(&state, release_id).await?,
-            "hazard_area": ops::wire(&state, hid).await?,
+            "release": ops::wire(&*state.store, release_id).await?,
+            "hazard_area": ops::wire(&*state.store, hid).await?,
         }))
         .into_response());
     }
     for _ in 0..ops::RETRIES {
-        let (env, hazard) = ops::load::<HazardArea>(&state, &p, hid).await?;
+        let (env, hazard) = ops::load::<HazardArea>(&*state.store, &p, hid).await?;
         let next = hazard.apply_release(&rel)?;
         let changes = vec![
             ops::create(release_id, env.sensitivity, &rel)?,
             ops::update(&env, &next)?,
         ];
         match ops::atomic(
-            &state,
+            &*state.store,
             &p,
             reason.clone(),
             idem.clone().map(|i| i.0),
@@ -130,8 +130,8 @@ async fn release(
                 return Ok((
                     status,
                     Json(json!({
-                        "release": ops::wire(&state, release_id).await?,
-                        "hazard_area": ops::wire(&state, hid).await?,
+                        "release": ops::wire(&*state.store, release_id).await?,
+                        "hazard_area": ops::wire(&*state.store, hid).await?,
                     })),
                 )
                     .into_response());
@@ -174,7 +174,7 @@ async fn certify(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
     let hid = ops::parse_id(&id, EntityKind::HazardArea)?;
-    ops::load::<HazardArea>(&state, &p, hid).await?;
+    ops::load::<HazardArea>(&*state.store, &p, hid).await?;
     ops::require(&p, EntityKind::ReleaseCertificate, Action::Create)?;
     ops::require(&p, EntityKind::HazardArea, Action::Update)?;
     let (bytes, value) = ops::body_value(body)?;
@@ -187,15 +187,15 @@ async fn certify(
         &bytes,
     )?;
     let cert_id = idem.as_ref().map_or_else(Uuid::now_v7, |(_, id)| *id);
-    if ops::replayed(&state, &p, &idem).await? {
+    if ops::replayed(&*state.store, &p, &idem).await? {
         return Ok(Json(json!({
-            "certificate": ops::wire(&state, cert_id).await?,
-            "hazard_area": ops::wire(&state, hid).await?,
+            "certificate": ops::wire(&*state.store, cert_id).await?,
+            "hazard_area": ops::wire(&*state.store, hid).await?,
         }))
         .into_response());
     }
     for _ in 0..ops::RETRIES {
-        let (env, hazard) = ops::load::<HazardArea>(&state, &p, hid).await?;
+        let (env, hazard) = ops::load::<HazardArea>(&*state.store, &p, hid).await?;
         let cert = ReleaseCertificate {
             code: b.code.clone(),
             hazard_area: hid,
@@ -213,7 +213,7 @@ async fn certify(
         let next = hazard.certify()?;
         let changes = vec![create, ops::update(&env, &next)?];
         match ops::atomic(
-            &state,
+            &*state.store,
             &p,
             reason.clone(),
             idem.clone().map(|i| i.0),
@@ -231,8 +231,8 @@ async fn certify(
                 return Ok((
                     status,
                     Json(json!({
-                        "certificate": ops::wire(&state, cert_id).await?,
-                        "hazard_area": ops::wire(&state, hid).await?,
+                        "certificate": ops::wire(&*state.store, cert_id).await?,
+                        "hazard_area": ops::wire(&*state.store, hid).await?,
                     })),
                 )
                     .into_response());

@@ -15,7 +15,7 @@ use truce_core::access::{self, Action};
 use truce_core::record::Record;
 use truce_core::refusal::Refusal;
 use truce_core::{EntityKind, Envelope, Sensitivity, ValidRecord, ValidationContext};
-use truce_store::{Applied, Change, Command, Idempotency, StoreError};
+use truce_store::{Applied, Change, Command, Idempotency, Store, StoreError};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -28,7 +28,7 @@ pub(crate) const RETRIES: usize = 8;
 
 /// The routes of every field-operations module.
 pub(crate) fn routes() -> Router<AppState> {
-    crate::mine::routes()
+    crate::mine::routes().merge(crate::logistics::routes())
 }
 
 impl From<Refusal> for Problem {
@@ -68,20 +68,18 @@ pub(crate) fn parse_id(s: &str, kind: EntityKind) -> ApiResult<Uuid> {
 /// A record of `kind` that `p` may read, with its content as `T`; reads of
 /// restricted records are journaled, as for the generic handlers.
 pub(crate) async fn load<T: Record>(
-    state: &AppState,
+    store: &dyn Store,
     p: &Principal,
     id: Uuid,
 ) -> ApiResult<(Envelope, T)> {
     let kind = T::KIND;
-    let env = state
-        .store
+    let env = store
         .get(id)
         .await?
         .filter(|e| e.kind == kind && !e.retracted && access::can_read(p.role, kind, e.sensitivity))
         .ok_or_else(|| Problem::not_found(format!("{kind} {id}")))?;
     if env.sensitivity == Sensitivity::Restricted {
-        state
-            .store
+        store
             .apply(Command {
                 actor: p.username.clone(),
                 reason: None,
@@ -223,7 +221,7 @@ pub(crate) enum Outcome {
 
 /// Applies `changes` as one atomic command.
 pub(crate) async fn atomic(
-    state: &AppState,
+    store: &dyn Store,
     p: &Principal,
     reason: Option<String>,
     idem: Option<Idempotency>,
@@ -234,8 +232,7 @@ pub(crate) async fn atomic(
     } else {
         Change::Atomic(changes)
     };
-    match state
-        .store
+    match store
         .apply(Command {
             actor: p.username.clone(),
             reason,
@@ -260,9 +257,8 @@ pub(crate) fn too_busy(what: &str) -> Problem {
 }
 
 /// A stored record by id, for answers.
-pub(crate) async fn wire(state: &AppState, id: Uuid) -> ApiResult<Value> {
-    Ok(state
-        .store
+pub(crate) async fn wire(store: &dyn Store, id: Uuid) -> ApiResult<Value> {
+    Ok(store
         .get(id)
         .await?
         .map(|e| e.to_wire())
@@ -274,20 +270,19 @@ pub(crate) async fn wire(state: &AppState, id: Uuid) -> ApiResult<Value> {
 /// refusal when the key came with another request), without re-running the
 /// action against a state it already changed.
 pub(crate) async fn replayed(
-    state: &AppState,
+    store: &dyn Store,
     p: &Principal,
     idem: &Option<(Idempotency, Uuid)>,
 ) -> ApiResult<bool> {
     let Some((key, id)) = idem else {
         return Ok(false);
     };
-    if state.store.get(*id).await?.is_none() {
+    if store.get(*id).await?.is_none() {
         return Ok(false);
     }
     // The key is stored with the first result: the store answers from it and
     // never applies this change.
-    let a = state
-        .store
+    let a = store
         .apply(Command {
             actor: p.username.clone(),
             reason: None,

@@ -12,6 +12,10 @@ use anyhow::{Result, anyhow};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use serde_json::{Value, json};
+use truce_core::logistics::{
+    Convoy, ConvoyStatus, Corridor, CorridorStatus, CorridorStatusChange, ManifestLine, Obstacle,
+    RouteCheckRecord, StockMovement, Warehouse, check_route, round_t,
+};
 use truce_core::mine::{HazardArea, LandRelease, ReleaseCertificate, ReleaseMethod};
 use truce_core::record::Record;
 use truce_core::{EntityKind, Sensitivity, ValidRecord, ValidationContext};
@@ -106,11 +110,13 @@ pub fn scenario(now: Timestamp, parties: [Uuid; 2]) -> Result<Vec<Command>> {
         now,
         out: Vec::new(),
     };
-    mine_action(&mut ops, parties)?;
+    let corridor_hazard = mine_action(&mut ops, parties)?;
+    logistics(&mut ops, corridor_hazard)?;
     Ok(ops.out)
 }
 
-fn mine_action(ops: &mut Ops, [party_a, _party_b]: [Uuid; 2]) -> Result<()> {
+/// Returns the hazard area across the Lachin corridor (id, record).
+fn mine_action(ops: &mut Ops, [party_a, _party_b]: [Uuid; 2]) -> Result<(Uuid, HazardArea)> {
     let ma = "mine_action";
     let ngo = ops.create_json(
         ma,
@@ -327,7 +333,7 @@ fn mine_action(ops: &mut Ops, [party_a, _party_b]: [Uuid; 2]) -> Result<()> {
         outline: None,
         notes: None,
     };
-    release(ops, h5, &cha5, &rel)?;
+    let cha5 = release(ops, h5, &cha5, &rel)?;
 
     // 6. A spot task on a single item.
     ops.create_json(
@@ -337,6 +343,348 @@ fn mine_action(ops: &mut Ops, [party_a, _party_b]: [Uuid; 2]) -> Result<()> {
                "status": "completed", "started_at": ops.ago(24 * 2), "completed_at": ops.ago(24 * 2 - 3),
                "progress_percent": 100, "ordnance": [{"category": "uxo", "found": 1, "destroyed": 1}]}),
     )?;
+    Ok((h5, cha5))
+}
+
+fn line(category: &str, item: &str, quantity: f64, unit: &str, mass: Option<f64>) -> Value {
+    json!({"category": category, "item": item, "quantity": quantity, "unit": unit, "unit_mass_kg": mass})
+}
+
+fn logistics(ops: &mut Ops, (h5, cha5): (Uuid, HazardArea)) -> Result<()> {
+    let lg = "logistics";
+    let iho = ops.create_json(
+        lg,
+        EntityKind::Organisation,
+        json!({"name": "Relief Logistics Cluster (illustrative)", "short_name": "RLC", "kind": "un_agency"}),
+    )?;
+    let doc: Value = serde_json::from_str(CORRIDORS)?;
+    let mut corridors = Vec::new();
+    for (i, (name, checkpoints)) in [
+        (
+            "Lachin corridor",
+            json!([{"name": "Kornidzor checkpoint", "location": {"lat": 39.5463, "lon": 46.3927}},
+                   {"name": "Lachin bridge", "location": {"lat": 39.6339, "lon": 46.5467}}]),
+        ),
+        (
+            "Aghdam road",
+            json!([{"name": "Askeran checkpoint", "location": {"lat": 39.9364, "lon": 46.8330}}]),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let cor: Corridor = serde_json::from_value(json!({
+            "name": name,
+            "route": doc["features"][i]["geometry"],
+            "status": {"status": "open", "at": ops.ago(24 * 27), "reason": "Opened under the humanitarian arrangement"},
+            "checkpoints": checkpoints,
+            "notes": doc["features"][i]["properties"]["name"],
+        }))?;
+        let id = ops.create(lg, &cor)?;
+        corridors.push((id, cor));
+    }
+    // The Aghdam road was closed for two days after shelling, then restricted.
+    let (aghdam, cor) = corridors[1].clone();
+    let closed = cor.set_status(CorridorStatusChange {
+        status: CorridorStatus::Closed,
+        at: ops.ago(24 * 9),
+        reason: Some("Shelling near Askeran".into()),
+    })?;
+    let restricted = closed.set_status(CorridorStatusChange {
+        status: CorridorStatus::Restricted,
+        at: ops.ago(24 * 7),
+        reason: Some("Daylight movement only, escort required".into()),
+    })?;
+    for c in [&closed, &restricted] {
+        let ch = ops.change(aghdam, c)?;
+        ops.push(lg, ch);
+    }
+    let lachin = corridors[0].0;
+
+    // A warehouse at Goris with receipts and issues.
+    let mut wh: Warehouse = serde_json::from_value(json!({
+        "code": "WH-GOR", "name": "Goris logistics hub", "location": {"lat": 39.5074, "lon": 46.3386},
+        "organisation": iho, "capacity_t": 2000.0,
+    }))?;
+    let wid = ops.create(lg, &wh)?;
+    for (dir, cat, item, q, unit, mass, hours) in [
+        ("in", "food", "wheat flour", 120.0, "t", None, 24 * 20),
+        ("in", "fuel", "diesel", 40_000.0, "l", None, 24 * 19),
+        (
+            "in",
+            "construction_material",
+            "cement",
+            300.0,
+            "t",
+            None,
+            24 * 18,
+        ),
+        (
+            "in",
+            "hygiene",
+            "family hygiene kit",
+            2000.0,
+            "kits",
+            Some(4.5),
+            24 * 15,
+        ),
+        (
+            "in",
+            "medical",
+            "emergency health kit",
+            2500.0,
+            "kg",
+            None,
+            24 * 12,
+        ),
+        (
+            "out",
+            "construction_material",
+            "cement",
+            150.0,
+            "t",
+            None,
+            24 * 6,
+        ),
+        ("out", "food", "wheat flour", 40.0, "t", None, 24 * 3),
+        ("out", "fuel", "diesel", 20_000.0, "l", None, 24 * 3),
+        (
+            "out",
+            "medical",
+            "emergency health kit",
+            2500.0,
+            "kg",
+            None,
+            24 * 3,
+        ),
+        ("out", "food", "wheat flour", 30.0, "t", None, 12),
+    ] {
+        let m: StockMovement = serde_json::from_value(json!({
+            "warehouse": wid, "direction": dir, "category": cat, "item": item, "quantity": q,
+            "unit": unit, "unit_mass_kg": mass, "at": ops.ago(hours),
+            "counterpart": if dir == "in" { "Donor pipeline" } else { "Convoy loading" },
+        }))?;
+        let next = wh.apply_movement(&m)?;
+        let c = ops.valid(EntityKind::StockMovement, serde_json::to_value(&m)?)?;
+        let u = ops.change(wid, &next)?;
+        ops.push(
+            lg,
+            Change::Atomic(vec![
+                Change::Create {
+                    kind: EntityKind::StockMovement,
+                    id: Uuid::now_v7(),
+                    sensitivity: Sensitivity::Mission,
+                    record: c,
+                },
+                u,
+            ]),
+        );
+        wh = next;
+    }
+
+    // Convoys: (code, corridor, destination, lines, statuses with hours ago).
+    type Steps = &'static [(ConvoyStatus, i64, Option<&'static str>)];
+    use ConvoyStatus::*;
+    let convoys: [(&str, Uuid, &str, Vec<Value>, Steps); 5] = [
+        (
+            "CV-2026-001",
+            aghdam,
+            "Aghdam",
+            vec![
+                line("construction_material", "cement", 150.0, "t", None),
+                line(
+                    "construction_material",
+                    "roofing sheets",
+                    1200.0,
+                    "sheets",
+                    Some(9.5),
+                ),
+            ],
+            &[
+                (Dispatched, 24 * 6, None),
+                (InTransit, 24 * 6 - 1, None),
+                (Arrived, 24 * 6 - 5, None),
+            ],
+        ),
+        (
+            "CV-2026-002",
+            lachin,
+            "Khankendi",
+            vec![
+                line("food", "wheat flour", 40.0, "t", None),
+                line("fuel", "diesel", 20_000.0, "l", None),
+                line("medical", "emergency health kit", 2500.0, "kg", None),
+            ],
+            &[
+                (Dispatched, 48, None),
+                (InTransit, 47, None),
+                (Delayed, 45, Some("Checkpoint inspection")),
+                (InTransit, 42, None),
+                (Arrived, 40, None),
+            ],
+        ),
+        (
+            "CV-2026-003",
+            lachin,
+            "Khankendi",
+            vec![
+                line("food", "wheat flour", 30.0, "t", None),
+                line("water", "bottled water", 18.0, "m3", None),
+            ],
+            &[(Dispatched, 4, None), (InTransit, 3, None)],
+        ),
+        (
+            "CV-2026-004",
+            aghdam,
+            "Askeran",
+            vec![line("shelter", "family tent", 300.0, "tents", Some(32.0))],
+            &[
+                (Dispatched, 24 * 9 + 2, None),
+                (Delayed, 24 * 9 + 1, Some("Shelling near Askeran")),
+                (TurnedBack, 24 * 9, Some("Corridor closed")),
+            ],
+        ),
+        (
+            "CV-2026-005",
+            lachin,
+            "Khankendi",
+            vec![
+                line("hygiene", "family hygiene kit", 1500.0, "kits", Some(4.5)),
+                line("food", "wheat flour", 20.0, "t", None),
+            ],
+            &[],
+        ),
+    ];
+    let route_line = corridors[0].1.route.to_geo().map_err(|e| anyhow!("{e}"))?;
+    let cha5_poly = cha5.area.to_geo().map_err(|e| anyhow!("{e}"))?;
+    for (code, corridor, dest, lines, steps) in convoys {
+        let cor = &corridors
+            .iter()
+            .find(|c| c.0 == corridor)
+            .expect("corridor")
+            .1;
+        let planned_at = ops.ago(steps.first().map_or(-10, |s| s.1 + 6));
+        let mut convoy: Convoy = serde_json::from_value(json!({
+            "code": code, "corridor": corridor, "route": cor.route, "origin": "Goris", "destination": dest,
+            "organisation": iho, "escort": "Mission patrol",
+            "vehicles": [{"kind": "truck 20 t", "registration": format!("{code}-1")}, {"kind": "truck 20 t", "registration": format!("{code}-2")}],
+            "planned_departure": planned_at,
+        }))?;
+        if corridor == lachin {
+            let hits = check_route(
+                &route_line,
+                &[Obstacle::Area {
+                    id: h5,
+                    label: cha5.code.clone(),
+                    polygon: cha5_poly.clone(),
+                }],
+                1000.0,
+            );
+            convoy.route_check = Some(RouteCheckRecord {
+                at: planned_at.min(ops.now),
+                override_reason: hits.iter().any(|h| h.blocking).then(|| {
+                    "Asphalt verified by the technical survey team; vehicles keep to the road surface".to_string()
+                }),
+                override_by: hits.iter().any(|h| h.blocking).then(|| "logistics".to_string()),
+                hits,
+            });
+        }
+        let cid = ops.create(lg, &convoy)?;
+        let mut parts = Vec::new();
+        let mut line_recs = Vec::new();
+        for l in lines {
+            let mut l = l;
+            l["convoy"] = json!(cid);
+            l["corridor"] = json!(corridor);
+            let ml: ManifestLine = serde_json::from_value(l)?;
+            convoy.manifest_lines += 1;
+            convoy.manifest_tonnes = round_t(convoy.manifest_tonnes + ml.tonnes()?);
+            let id = Uuid::now_v7();
+            parts.push(Change::Create {
+                kind: EntityKind::ManifestLine,
+                id,
+                sensitivity: Sensitivity::Mission,
+                record: ops.valid(EntityKind::ManifestLine, serde_json::to_value(&ml)?)?,
+            });
+            line_recs.push((id, ml));
+        }
+        parts.push(ops.change(cid, &convoy)?);
+        ops.push(lg, Change::Atomic(parts));
+        for (status, hours, reason) in steps {
+            let at = ops.ago(*hours);
+            convoy = convoy.transition(*status, at, lg, reason.map(str::to_string))?;
+            let mut parts = Vec::new();
+            if *status == Arrived {
+                let mut delivered = 0.0;
+                for (id, ml) in &mut line_recs {
+                    // One truck of roofing sheets arrived short.
+                    let q = if ml.item == "roofing sheets" {
+                        ml.quantity - 50.0
+                    } else {
+                        ml.quantity
+                    };
+                    ml.delivered_quantity = Some(q);
+                    ml.delivered_at = Some(at);
+                    delivered += ml.delivered_tonnes();
+                    parts.push(ops.change(*id, &*ml)?);
+                }
+                convoy.delivered_tonnes = round_t(delivered);
+            }
+            parts.push(ops.change(cid, &convoy)?);
+            ops.push(lg, Change::Atomic(parts));
+        }
+    }
+    // Needs by destination.
+    for (dest, lat, lon, cat, item, q, unit, mass) in [
+        (
+            "Khankendi",
+            39.8153,
+            46.7519,
+            "food",
+            "wheat flour",
+            200.0,
+            "t",
+            None,
+        ),
+        (
+            "Khankendi",
+            39.8153,
+            46.7519,
+            "fuel",
+            "diesel",
+            60_000.0,
+            "l",
+            None,
+        ),
+        (
+            "Aghdam",
+            39.9931,
+            46.9307,
+            "construction_material",
+            "cement",
+            500.0,
+            "t",
+            None,
+        ),
+        (
+            "Askeran",
+            39.9364,
+            46.8330,
+            "shelter",
+            "family tent",
+            300.0,
+            "tents",
+            Some(32.0),
+        ),
+    ] {
+        ops.create_json(
+            lg,
+            EntityKind::Need,
+            json!({"destination": dest, "location": {"lat": lat, "lon": lon}, "category": cat, "item": item,
+                   "quantity": q, "unit": unit, "unit_mass_kg": mass, "status": "partly_met",
+                   "needed_by": ops.ago(-24 * 7), "requested_by": "Municipal authorities"}),
+        )?;
+    }
     Ok(())
 }
 
@@ -388,5 +736,9 @@ mod tests {
         assert!(count(EntityKind::MineTask) >= 5);
         assert_eq!(count(EntityKind::ReleaseCertificate), 1);
         assert_eq!(count(EntityKind::LandRelease), 5);
+        assert_eq!(count(EntityKind::Corridor), 2);
+        assert_eq!(count(EntityKind::Convoy), 5);
+        assert_eq!(count(EntityKind::Warehouse), 1);
+        assert!(count(EntityKind::ManifestLine) >= 10);
     }
 }

@@ -8,6 +8,7 @@ mod demo_ops;
 mod exchange;
 mod geo_cli;
 mod intake_cli;
+mod ops_cli;
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -131,6 +132,18 @@ enum Cmd {
         #[command(subcommand)]
         command: intake_cli::IntakeCmd,
     },
+    /// Convoys: status transitions (the API's rules and journal).
+    Convoy {
+        #[command(subcommand)]
+        command: ops_cli::ConvoyCmd,
+    },
+    /// Warehouse stock: movements and reconciliation.
+    Stock {
+        #[command(subcommand)]
+        command: ops_cli::StockCmd,
+    },
+    /// Tonnes delivered for a period, corridor and category.
+    Totals(ops_cli::TotalsArgs),
     /// Replace the database with a verified backup (stop the server first).
     Restore {
         /// Backup file.
@@ -512,6 +525,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::Route(args) => return geo_cli::route(&db, args).await,
         Cmd::Intake { command } => intake_cli::run(command)?,
+        Cmd::Convoy { command } => return ops_cli::convoy(&db, command).await,
+        Cmd::Stock { command } => return ops_cli::stock(&db, command).await,
+        Cmd::Totals(args) => return ops_cli::totals(&db, args).await,
         Cmd::Restore { file } => {
             let r = SqliteStore::restore(&file, &db)
                 .await
