@@ -223,39 +223,45 @@ impl ChainVerifier {
 /// JSON with object keys sorted and no insignificant whitespace, so the same
 /// value always gives the same bytes, whatever map order serde_json was built with.
 pub fn canonical_json(v: &Value) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     write_canonical(v, &mut out);
-    out
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
-fn write_canonical(v: &Value, out: &mut String) {
+fn write_canonical(v: &Value, out: &mut Vec<u8>) {
     match v {
         Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
+            let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            out.push(b'{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                write_canonical(&m[k], out);
+                write_scalar(out, k);
+                out.push(b':');
+                write_canonical(v, out);
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(a) => {
-            out.push('[');
+            out.push(b'[');
             for (i, x) in a.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(x, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        other => out.push_str(&other.to_string()),
+        other => write_scalar(out, other),
     }
+}
+
+/// Appends the compact JSON of a string or scalar without a temporary
+/// String per value (the same bytes `to_string` gives).
+fn write_scalar<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
+    serde_json::to_writer(out, v).expect("JSON of a string or scalar");
 }
 
 /// Hex (de)serialisation of hashes.
@@ -313,6 +319,42 @@ mod tests {
         let mut v = ChainVerifier::default();
         v.check(&a).unwrap();
         assert_eq!(v.check(&b2).unwrap_err().seq, 2);
+    }
+
+    /// The first implementation, kept as the reference: stored hashes
+    /// depend on these exact bytes.
+    fn reference_canonical(v: &Value) -> String {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                let parts: Vec<String> = keys
+                    .into_iter()
+                    .map(|k| {
+                        format!(
+                            "{}:{}",
+                            Value::String(k.clone()),
+                            reference_canonical(&m[k])
+                        )
+                    })
+                    .collect();
+                format!("{{{}}}", parts.join(","))
+            }
+            Value::Array(a) => {
+                let parts: Vec<String> = a.iter().map(reference_canonical).collect();
+                format!("[{}]", parts.join(","))
+            }
+            other => other.to_string(),
+        }
+    }
+
+    #[test]
+    fn canonical_json_bytes_are_unchanged() {
+        let v: Value = serde_json::from_str(
+            r#"{"z":"q\"uote\\ tab\t nl\n é \u0001 \ud83d\ude00","a":[1.5,-0,1e300,12345678901234567890,-7,true,false,null,{}],"m":{"b":[],"a":{"x":"</script>"}},"":0}"#,
+        )
+        .unwrap();
+        assert_eq!(canonical_json(&v), reference_canonical(&v));
     }
 
     #[test]

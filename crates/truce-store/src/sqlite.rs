@@ -62,6 +62,9 @@ fn options(path: &Path) -> SqliteConnectOptions {
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true)
         .pragma("cache_size", "-65536")
+        // Statement journals of multi-row statements stay in memory
+        // instead of temporary files.
+        .pragma("temp_store", "memory")
 }
 
 impl SqliteStore {
@@ -224,7 +227,17 @@ fn entry_from(row: &SqliteRow) -> Result<JournalEntry, StoreError> {
 /// The journal payload of a create or update: what `verify` compares the
 /// current state with.
 fn state_payload(sensitivity: Sensitivity, data: &serde_json::Value) -> String {
-    canonical_json(&serde_json::json!({"sensitivity": sensitivity, "data": data}))
+    // Canonical JSON of {"sensitivity": .., "data": ..} ("data" sorts first),
+    // written without cloning `data` into a temporary object.
+    let sensitivity = canonical_json(&serde_json::json!(sensitivity));
+    let data = canonical_json(data);
+    let mut out = String::with_capacity(data.len() + sensitivity.len() + 24);
+    out.push_str("{\"data\":");
+    out.push_str(&data);
+    out.push_str(",\"sensitivity\":");
+    out.push_str(&sensitivity);
+    out.push('}');
+    out
 }
 
 fn user_from(row: &SqliteRow) -> Result<User, StoreError> {
@@ -1566,5 +1579,25 @@ impl Store for SqliteStore {
         let head = load_head(&mut copy).await?;
         copy.close().await?;
         Ok(head)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_payload_is_the_canonical_object() {
+        let data = serde_json::json!({"b": [1, {"z": "é\"", "a": null}], "a": 2.5});
+        for s in [
+            Sensitivity::Public,
+            Sensitivity::Mission,
+            Sensitivity::Restricted,
+        ] {
+            assert_eq!(
+                state_payload(s, &data),
+                canonical_json(&serde_json::json!({"sensitivity": s, "data": data}))
+            );
+        }
     }
 }
