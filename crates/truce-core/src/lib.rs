@@ -16,6 +16,7 @@ pub mod mine;
 pub mod model;
 pub mod record;
 pub mod refusal;
+pub mod sites;
 pub mod time;
 
 pub use access::{Role, Sensitivity};

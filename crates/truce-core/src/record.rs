@@ -143,6 +143,10 @@ record_kinds! {
     StockMovement => crate::logistics::StockMovement, "stock_movement", "stock_movements", Logistics;
     /// A request or assessed need at a destination.
     Need => crate::logistics::Need, "need", "needs", Logistics;
+    /// A protected site: critical infrastructure or heritage.
+    Site => crate::sites::Site, "site", "sites", Sites;
+    /// A condition assessment of a protected site.
+    SiteAssessment => crate::sites::SiteAssessment, "site_assessment", "site_assessments", Sites;
 }
 
 impl EntityKind {

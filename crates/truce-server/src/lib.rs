@@ -11,6 +11,7 @@ mod openapi;
 mod ops;
 pub mod problem;
 mod records;
+pub mod sites;
 mod web;
 
 use std::net::SocketAddr;

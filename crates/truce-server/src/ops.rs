@@ -28,7 +28,9 @@ pub(crate) const RETRIES: usize = 8;
 
 /// The routes of every field-operations module.
 pub(crate) fn routes() -> Router<AppState> {
-    crate::mine::routes().merge(crate::logistics::routes())
+    crate::mine::routes()
+        .merge(crate::logistics::routes())
+        .merge(crate::sites::routes())
 }
 
 impl From<Refusal> for Problem {

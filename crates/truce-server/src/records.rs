@@ -31,7 +31,7 @@ pub(crate) fn kind_of(collection: &str) -> ApiResult<EntityKind> {
         .ok_or_else(|| Problem::not_found(format!("collection {collection}")))
 }
 
-fn parse_id(s: &str) -> ApiResult<Uuid> {
+pub(crate) fn parse_id(s: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(s).map_err(|_| Problem::not_found(format!("record {s}")))
 }
 
@@ -40,7 +40,7 @@ fn etag(env: &Envelope) -> HeaderValue {
 }
 
 /// `If-Match: "3"` -> 3. Required on changes to existing records.
-fn if_match(headers: &HeaderMap) -> ApiResult<u64> {
+pub(crate) fn if_match(headers: &HeaderMap) -> ApiResult<u64> {
     let v = headers.get(header::IF_MATCH).ok_or_else(|| {
         let mut p = Problem::new(
             StatusCode::PRECONDITION_REQUIRED,
@@ -57,7 +57,7 @@ fn if_match(headers: &HeaderMap) -> ApiResult<u64> {
         .ok_or_else(|| Problem::field("If-Match", "must be an ETag this API returned, e.g. \"3\""))
 }
 
-fn idempotency(
+pub(crate) fn idempotency(
     headers: &HeaderMap,
     method: &Method,
     path: &str,
@@ -89,7 +89,7 @@ fn idempotency(
     }))
 }
 
-fn json_body(body: Result<Bytes, BytesRejection>) -> ApiResult<(Bytes, Value)> {
+pub(crate) fn json_body(body: Result<Bytes, BytesRejection>) -> ApiResult<(Bytes, Value)> {
     let bytes = body.map_err(|e| {
         let status = e.status();
         Problem::new(
@@ -146,7 +146,7 @@ fn split_metadata(mut body: Value) -> ApiResult<(Option<Uuid>, Option<Sensitivit
     Ok((id, sensitivity, body))
 }
 
-fn record_response(status: StatusCode, env: &Envelope, replayed: bool) -> Response {
+pub(crate) fn record_response(status: StatusCode, env: &Envelope, replayed: bool) -> Response {
     let mut res = (status, Json(env.to_wire())).into_response();
     let h = res.headers_mut();
     h.insert(header::ETAG, etag(env));
@@ -190,7 +190,7 @@ fn ctx() -> ValidationContext {
 }
 
 /// Reads a record the caller may see, journaling reads of restricted ones.
-async fn readable(
+pub(crate) async fn readable(
     state: &AppState,
     p: &Principal,
     kind: EntityKind,
@@ -202,13 +202,14 @@ async fn readable(
         .await?
         .filter(|e| e.kind == kind && access::can_read(p.role, kind, e.sensitivity))
         .ok_or_else(|| Problem::not_found(format!("{kind} {id}")))?;
-    if env.sensitivity == Sensitivity::Restricted {
+    // People records: every read is journaled, whatever their sensitivity.
+    if env.sensitivity == Sensitivity::Restricted || kind.is_people() {
         audit(state, p, kind, id, json!({"id": id})).await?;
     }
     Ok(env)
 }
 
-async fn audit(
+pub(crate) async fn audit(
     state: &AppState,
     p: &Principal,
     kind: EntityKind,
@@ -257,7 +258,7 @@ pub async fn create(
             change: Change::Create {
                 kind,
                 id: id.unwrap_or_else(Uuid::now_v7),
-                sensitivity: sensitivity.unwrap_or_default(),
+                sensitivity: sensitivity.unwrap_or_else(|| kind.default_sensitivity()),
                 record,
             },
         })
@@ -411,7 +412,7 @@ pub async fn verify_incident(
 }
 
 /// Deserialises a body, naming the field that does not fit.
-fn from_body<T: serde::de::DeserializeOwned>(v: Value) -> ApiResult<T> {
+pub(crate) fn from_body<T: serde::de::DeserializeOwned>(v: Value) -> ApiResult<T> {
     serde_path_to_error::deserialize(v).map_err(|e| {
         let path = e.path().to_string();
         Problem::field(
@@ -451,7 +452,7 @@ pub async fn history(
     Ok(Json(json!({ "entries": entries })))
 }
 
-fn parse_time(v: &str, field: &str) -> ApiResult<Timestamp> {
+pub(crate) fn parse_time(v: &str, field: &str) -> ApiResult<Timestamp> {
     v.parse::<Timestamp>()
         .or_else(|_| {
             v.parse::<jiff::civil::Date>()
@@ -564,7 +565,7 @@ pub async fn list(
     let restricted: Vec<Uuid> = page
         .items
         .iter()
-        .filter(|e| e.sensitivity == Sensitivity::Restricted)
+        .filter(|e| e.sensitivity == Sensitivity::Restricted || kind.is_people())
         .map(|e| e.id)
         .collect();
     if !restricted.is_empty() {

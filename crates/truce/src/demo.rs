@@ -284,6 +284,7 @@ pub fn scenario(seed: u64, days: i64, now: Timestamp) -> Result<Vec<Command>> {
         }
     }
     out.extend(crate::demo_ops::scenario(now, [party_a, party_b])?);
+    out.extend(crate::demo_people::scenario(now, [party_a, party_b])?);
     for (name, body) in [
         ("countries", COUNTRIES.to_string()),
         ("admin1", ADMIN1.to_string()),

@@ -112,6 +112,7 @@ pub fn scenario(now: Timestamp, parties: [Uuid; 2]) -> Result<Vec<Command>> {
     };
     let corridor_hazard = mine_action(&mut ops, parties)?;
     logistics(&mut ops, corridor_hazard)?;
+    sites(&mut ops)?;
     Ok(ops.out)
 }
 
@@ -708,6 +709,100 @@ fn release(ops: &mut Ops, id: Uuid, h: &HazardArea, rel: &LandRelease) -> Result
     Ok(next)
 }
 
+/// Protected sites (real places, approximate coordinates) with
+/// illustrative condition assessments.
+fn sites(ops: &mut Ops) -> Result<()> {
+    let who = "commander";
+    for (name, alt, cat, lat, lon, custodian, radius, assessments) in [
+        (
+            "Ghazanchetsots Cathedral",
+            "Holy Saviour Cathedral",
+            "religious_heritage",
+            39.7580,
+            46.7531,
+            "Diocese (illustrative)",
+            800.0,
+            vec![
+                ("intact", 24 * 26, vec![]),
+                ("minor_damage", 24 * 4, vec!["Mission photo set PS-0412"]),
+            ],
+        ),
+        (
+            "Govhar Agha Mosque",
+            "Yukhari Govhar Agha Mosque",
+            "religious_heritage",
+            39.7604,
+            46.7500,
+            "Heritage service (illustrative)",
+            800.0,
+            vec![("intact", 24 * 20, vec![])],
+        ),
+        (
+            "Hakari bridge at Lachin",
+            "Lachin bridge",
+            "bridge",
+            39.6339,
+            46.5467,
+            "Road authority (illustrative)",
+            1000.0,
+            vec![("intact", 24 * 10, vec![])],
+        ),
+        (
+            "Sarsang reservoir dam",
+            "Sarsang",
+            "water",
+            40.1381,
+            46.5494,
+            "Water authority (illustrative)",
+            2000.0,
+            vec![("unknown", 24 * 15, vec![])],
+        ),
+        (
+            "Aghdam Juma Mosque",
+            "Aghdam mosque",
+            "religious_heritage",
+            39.9931,
+            46.9296,
+            "Heritage service (illustrative)",
+            1500.0,
+            vec![(
+                "major_damage",
+                24 * 25,
+                vec![
+                    "Satellite imagery 2026-10 (illustrative)",
+                    "Site visit report SV-07",
+                ],
+            )],
+        ),
+        (
+            "Khankendi regional hospital",
+            "Republican hospital",
+            "hospital",
+            39.8185,
+            46.7580,
+            "Health department (illustrative)",
+            1000.0,
+            vec![("intact", 24 * 2, vec![])],
+        ),
+    ] {
+        let site = ops.create_json(
+            who,
+            EntityKind::Site,
+            json!({"name": name, "alt_names": [alt], "category": cat, "location": {"lat": lat, "lon": lon},
+                   "custodian": custodian, "watch_radius_m": radius}),
+        )?;
+        for (condition, hours, evidence) in assessments {
+            ops.create_json(
+                who,
+                EntityKind::SiteAssessment,
+                json!({"site": site, "assessed_at": ops.ago(hours), "condition": condition,
+                       "assessed_by": "Mission patrol", "method": "site visit", "evidence": evidence}),
+            )?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -740,5 +835,6 @@ mod tests {
         assert_eq!(count(EntityKind::Convoy), 5);
         assert_eq!(count(EntityKind::Warehouse), 1);
         assert!(count(EntityKind::ManifestLine) >= 10);
+        assert_eq!(count(EntityKind::Site), 6);
     }
 }

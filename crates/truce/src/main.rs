@@ -5,9 +5,11 @@
 
 mod demo;
 mod demo_ops;
+mod demo_people;
 mod exchange;
 mod geo_cli;
 mod intake_cli;
+mod people_cli;
 mod ops_cli;
 
 use std::io::Read;
@@ -144,6 +146,11 @@ enum Cmd {
     },
     /// Tonnes delivered for a period, corridor and category.
     Totals(ops_cli::TotalsArgs),
+    /// People and shelter: totals, occupancy, redacted exports.
+    People {
+        #[command(subcommand)]
+        command: people_cli::PeopleCmd,
+    },
     /// Replace the database with a verified backup (stop the server first).
     Restore {
         /// Backup file.
@@ -528,6 +535,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Convoy { command } => return ops_cli::convoy(&db, command).await,
         Cmd::Stock { command } => return ops_cli::stock(&db, command).await,
         Cmd::Totals(args) => return ops_cli::totals(&db, args).await,
+        Cmd::People { command } => {
+            let store = open(&db).await?;
+            people_cli::run(&store, cli_actor(), command).await?;
+        }
         Cmd::Restore { file } => {
             let r = SqliteStore::restore(&file, &db)
                 .await

@@ -418,3 +418,83 @@ async fn logistics_over_http() {
     drop(server);
     assert_verifies(&m.db);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protected_sites_over_http() {
+    let m = Mission::init();
+    let mina = m.user_with_token("mina", "mine_action");
+    let cmd = m.user_with_token("carl", "commander");
+    let obs = m.user_with_token("otto", "observer");
+    let server = Server::serve(&m.db).await;
+    let mina = Api::new(&server, Some(&mina));
+    let cmd = Api::new(&server, Some(&cmd));
+    let obs = Api::new(&server, Some(&obs));
+
+    let r = cmd
+        .post(
+            "/sites",
+            &json!({"name": "Bridge", "category": "bridge", "location": {"lat": 39.895, "lon": 46.895}, "watch_radius_m": 1500.0}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let sid = r.json["id"].as_str().unwrap().to_string();
+    // A hazard area ~700 m away, an incident ~1.1 km away, one 5.5 km away.
+    let r = mina
+        .post("/hazard_areas", &hazard("CHA-NEAR", 1000.0))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let mut near = common::incident();
+    near["location"] = json!({"lat": 39.905, "lon": 46.895});
+    obs.create_incident(&near).await;
+    let mut far = common::incident();
+    far["location"] = json!({"lat": 39.945, "lon": 46.895});
+    obs.create_incident(&far).await;
+    // Damage needs evidence.
+    let head = cmd.head_seq().await;
+    cmd.post(
+        "/site_assessments",
+        &json!({"site": sid, "assessed_at": "2026-11-19T10:00:00Z", "condition": "major_damage"}),
+    )
+    .await
+    .assert_problem(422, "evidence");
+    unchanged(&cmd, head, "damage without evidence").await;
+    for (at, c, ev) in [
+        ("2026-11-01T10:00:00Z", "intact", json!([])),
+        ("2026-11-19T10:00:00Z", "minor_damage", json!(["photo P-1"])),
+    ] {
+        let r = cmd
+            .post(
+                "/site_assessments",
+                &json!({"site": sid, "assessed_at": at, "condition": c, "evidence": ev}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let r = cmd.get(&format!("/sites/{sid}/nearby")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["condition"], "minor_damage");
+    assert_eq!(r.json["condition_history"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        r.json["incidents"].as_array().unwrap().len(),
+        1,
+        "{}",
+        r.text
+    );
+    let d = r.json["incidents"][0]["distance_m"].as_f64().unwrap();
+    assert!((1000.0..1200.0).contains(&d), "{d}");
+    assert_eq!(r.json["hazard_areas"][0]["code"], "CHA-NEAR", "{}", r.text);
+    let r = cmd
+        .get(&format!("/sites/{sid}/nearby?distance_m=6000"))
+        .await;
+    assert_eq!(
+        r.json["incidents"].as_array().unwrap().len(),
+        2,
+        "{}",
+        r.text
+    );
+    cmd.get(&format!("/sites/{sid}/nearby?distance_m=-1"))
+        .await
+        .assert_problem(422, "distance_m");
+    drop(server);
+    assert_verifies(&m.db);
+}
