@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod agreements;
 pub mod error;
 pub mod geometry;
 pub mod incident;
@@ -14,8 +15,11 @@ pub mod journal;
 pub mod logistics;
 pub mod mine;
 pub mod model;
+pub mod names;
+pub mod people;
 pub mod record;
 pub mod refusal;
+pub mod shelter;
 pub mod sites;
 pub mod time;
 

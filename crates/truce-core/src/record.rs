@@ -119,6 +119,24 @@ record_kinds! {
     Patrol => crate::model::Patrol, "patrol", "patrols", Operations;
     /// An incident or ceasefire violation.
     Incident => crate::incident::Incident, "incident", "incidents", Operations;
+    /// A shelter site (base camp, collective centre) with its capacity.
+    ShelterSite => crate::shelter::ShelterSite, "shelter_site", "shelter_sites", Shelter;
+    /// A household's stay at a shelter site: counts by sex and age, no names.
+    ShelterRegistration => crate::shelter::ShelterRegistration, "shelter_registration", "shelter_registrations", Shelter;
+    /// A displacement or return flow.
+    Movement => crate::shelter::Movement, "movement", "movements", Shelter;
+    /// A detainee, prisoner of war, civilian held, missing person or remains.
+    PersonCase => crate::people::PersonCase, "person_case", "person_cases", People;
+    /// An exchange of persons and remains (through the exchange action only).
+    Exchange => crate::people::Exchange, "exchange", "exchanges", People;
+    /// A confirmed or rejected tracing match (through the match action only).
+    TraceMatch => crate::people::TraceMatch, "trace_match", "trace_matches", People;
+    /// A signed agreement.
+    Agreement => crate::agreements::Agreement, "agreement", "agreements", Agreements;
+    /// A provision of an agreement with its implementation status over time.
+    Provision => crate::agreements::Provision, "provision", "provisions", Agreements;
+    /// A meeting or round of talks with its follow-up actions.
+    Meeting => crate::agreements::Meeting, "meeting", "meetings", Agreements;
     /// A suspected or confirmed hazardous area (mine action).
     HazardArea => crate::mine::HazardArea, "hazard_area", "hazard_areas", MineAction;
     /// Minefield records handed over by a party.
@@ -179,6 +197,16 @@ impl EntityKind {
     /// Records about identifiable persons: readable by protection and admin only.
     pub fn is_people(self) -> bool {
         self.module() == Module::People
+    }
+
+    /// The sensitivity a new record gets when the writer names none: people
+    /// records are restricted, so that every read of one is journaled.
+    pub fn default_sensitivity(self) -> crate::access::Sensitivity {
+        if self.is_people() {
+            crate::access::Sensitivity::Restricted
+        } else {
+            crate::access::Sensitivity::default()
+        }
     }
 }
 
@@ -355,6 +383,7 @@ impl EntityKind {
         submitted: &mut serde_json::Value,
         existing: Option<&serde_json::Value>,
     ) {
+        crate::people::protect_action_fields(self, submitted, existing);
         match self {
             EntityKind::HazardArea => crate::mine::HazardArea::protect(submitted, existing),
             EntityKind::Corridor => crate::logistics::Corridor::protect(submitted, existing),

@@ -4,13 +4,16 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod agreements;
 pub mod auth;
 pub mod logistics;
 mod mine;
 mod openapi;
 mod ops;
+mod people;
 pub mod problem;
 mod records;
+mod shelter;
 pub mod sites;
 mod web;
 
@@ -114,6 +117,9 @@ pub fn router(state: AppState) -> Router {
             post(records::verify_incident),
         )
         .merge(ops::routes())
+        .merge(shelter::routes())
+        .merge(people::routes())
+        .merge(agreements::routes())
         .route("/{collection}", get(records::list).post(records::create))
         .route("/{collection}/aggregate", get(records::aggregate))
         .route(
