@@ -97,16 +97,29 @@ async fn implementation(
         .into_iter()
         .filter(|(_, pr)| pr.agreement == env.id)
         .collect();
-    let rows: Vec<Value> = provisions
-        .iter()
-        .map(|(e, pr)| {
-            let latest = pr.history.iter().rev().find(|r| r.as_of <= as_of);
+    let mut rows: Vec<Value> = Vec::new();
+    for (e, pr) in &provisions {
+        let latest = pr.history.iter().rev().find(|r| r.as_of <= as_of);
+        // Evidence the caller may not read (an exchange, for an analyst) is
+        // left out, so the answer does not reveal that it exists.
+        let mut evidence = Vec::new();
+        for ev in latest.map(|r| r.evidence.clone()).unwrap_or_default() {
+            if state
+                .store
+                .get(ev)
+                .await?
+                .is_some_and(|r| !r.retracted && access::can_read(p.role, r.kind, r.sensitivity))
+            {
+                evidence.push(ev);
+            }
+        }
+        rows.push(
             json!({"id": e.id, "number": pr.number, "category": pr.category,
-                   "status": pr.status_on(as_of),
-                   "reported_as_of": latest.map(|r| r.as_of),
-                   "evidence": latest.map(|r| r.evidence.clone()).unwrap_or_default()})
-        })
-        .collect();
+               "status": pr.status_on(as_of),
+               "reported_as_of": latest.map(|r| r.as_of),
+               "evidence": evidence}),
+        );
+    }
     let counts = agreements::status_counts(provisions.iter().map(|(_, p)| p), as_of);
     Ok(Json(json!({
         "agreement": env.id,

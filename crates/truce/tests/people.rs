@@ -495,6 +495,17 @@ async fn people_and_agreements_over_http() {
         ))
         .await;
     assert_eq!(r.json["provisions"][0]["status"], "partially_implemented");
+    assert_eq!(
+        r.json["provisions"][0]["evidence"],
+        json!([]),
+        "the analyst does not see the exchange"
+    );
+    let r = admin
+        .get(&format!(
+            "/agreements/{agreement}/implementation?as_of=2026-11-20"
+        ))
+        .await;
+    assert_eq!(r.json["provisions"][0]["evidence"], json!([exchange_id]));
     assert_eq!(r.json["by_status"]["partially_implemented"], 1);
     let meeting = id(&create(
         &analyst,
