@@ -47,7 +47,27 @@ fn has(program: &str, probe: &[&str]) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// Installs the Debian package `package` when `binary` is missing (as root);
+/// the tests need these tools, and CI machines start without them.
+fn ensure_debian_tool(binary: &str, package: &str) -> Result<(), String> {
+    if Path::new(binary).exists() {
+        return Ok(());
+    }
+    if !is_root() {
+        return Err(format!(
+            "tests need {binary}: apt-get install {package} (as root)"
+        ));
+    }
+    run("apt-get", &["update"])?;
+    run(
+        "apt-get",
+        &["install", "-y", "--no-install-recommends", package],
+    )
+}
+
 fn test(extra: &[String]) -> Result<(), String> {
+    // The bulletin's PDF test reads its text back with pdftotext.
+    ensure_debian_tool("/usr/bin/pdftotext", "poppler-utils")?;
     run("cargo", &["fmt", "--all", "--", "--check"])?;
     run(
         "cargo",

@@ -6,6 +6,7 @@
 mod admin;
 mod agreements;
 pub mod auth;
+mod bulletins;
 pub mod logistics;
 mod mine;
 mod openapi;
@@ -72,6 +73,8 @@ pub struct AppState {
     pub dummy_hash: Arc<str>,
     /// Settings.
     pub config: ServerConfig,
+    /// The key that signs bulletins; without one, bulletins answer 503.
+    pub mission_key: Option<Arc<truce_report::MissionKey>>,
     /// Delivered-tonnage totals, kept current from the journal.
     pub ops: Arc<logistics::TotalsCache>,
 }
@@ -85,6 +88,7 @@ impl AppState {
             login_limiter: auth::login_limiter(),
             dummy_hash: auth::hash_password("not a real password").into(),
             config,
+            mission_key: None,
             ops: Arc::default(),
         }
     }
@@ -98,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .route("/me", get(auth::me))
         .route("/mission", get(mission))
         .route("/journal/head", get(journal_head))
+        .route("/bulletins/{date}", get(bulletins::bulletin))
         .route("/basemap/{name}", get(basemap))
         .route("/admin/users", get(admin::users).post(admin::create_user))
         .route(

@@ -3,14 +3,15 @@
 //! `truce.db`); `demo` makes its own in a temporary directory.
 #![forbid(unsafe_code)]
 
+mod bulletin_cli;
 mod demo;
 mod demo_ops;
 mod demo_people;
 mod exchange;
 mod geo_cli;
 mod intake_cli;
-mod people_cli;
 mod ops_cli;
+mod people_cli;
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -117,6 +118,14 @@ enum Cmd {
     },
     /// Walk the journal's hash chain and check current state against it.
     Verify,
+    /// Create the mission key if missing and show its public half.
+    Key {
+        /// Key file (default: the database path with `.key`).
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+    /// Compute, sign and render a bulletin, or verify one.
+    Bulletin(bulletin_cli::BulletinArgs),
     /// Write a consistent copy of the database while it is in use.
     Backup {
         /// Target file (must not exist).
@@ -319,6 +328,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 );
             }
             let store = open(&db).await?;
+            let key_file = bulletin_cli::key_path(&db);
+            let (key, _) = truce_report::MissionKey::load_or_create(&key_file)
+                .map_err(|e| anyhow!("{}: {e}", key_file.display()))?;
             serve(
                 Arc::new(store),
                 addr,
@@ -327,6 +339,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     ..Default::default()
                 },
                 None,
+                Some(key),
             )
             .await?;
         }
@@ -350,7 +363,19 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             banner.push_str(&format!(
                 "API docs: http://{addr}/api/docs   Stop with Ctrl-C.\n"
             ));
-            serve(Arc::new(store), addr, ServerConfig::default(), Some(banner)).await?;
+            let key = truce_report::MissionKey::generate();
+            banner.push_str(&format!(
+                "Bulletins are signed with the demo key {}.\n",
+                key.public_hex()
+            ));
+            serve(
+                Arc::new(store),
+                addr,
+                ServerConfig::default(),
+                Some(banner),
+                Some(key),
+            )
+            .await?;
             drop(dir);
         }
         Cmd::User { command } => {
@@ -496,6 +521,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             };
             eprintln!("exported {n} {}", kind.collection());
         }
+        Cmd::Key { key } => bulletin_cli::key(&db, key)?,
+        Cmd::Bulletin(args) => return bulletin_cli::bulletin(&db, args).await,
         Cmd::Verify => {
             if !db.exists() {
                 bail!("{} does not exist", db.display());
@@ -564,6 +591,7 @@ async fn serve(
     addr: SocketAddr,
     config: ServerConfig,
     banner: Option<String>,
+    key: Option<truce_report::MissionKey>,
 ) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -585,6 +613,8 @@ async fn serve(
         #[cfg(not(unix))]
         let _ = ctrl_c.await;
     };
-    truce_server::serve(listener, AppState::new(store, config), shutdown).await?;
+    let mut state = AppState::new(store, config);
+    state.mission_key = key.map(Arc::new);
+    truce_server::serve(listener, state, shutdown).await?;
     Ok(())
 }
