@@ -54,9 +54,11 @@ struct Args {
     /// Also write the JSON summary to this file.
     #[arg(long)]
     json: Option<std::path::PathBuf>,
-    /// Seed of the incident generator (each worker adds its number).
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    /// Seed of the incident generator (each worker adds its number);
+    /// random by default, so repeated runs against one database never
+    /// reuse an id or an idempotency key.
+    #[arg(long)]
+    seed: Option<u64>,
     /// Print acknowledged/s every second to standard error.
     #[arg(long)]
     progress: bool,
@@ -268,12 +270,17 @@ fn main() -> Result<()> {
 
 async fn run(args: Args) -> Result<()> {
     let t = Arc::new(target(&args.url, &args.token)?);
+    let seed = args.seed.unwrap_or_else(|| {
+        let mut b = [0u8; 8];
+        rand::Rng::fill(&mut rand::thread_rng(), &mut b);
+        u64::from_le_bytes(b)
+    });
     // Fail fast on a wrong URL or token before starting the clock.
     {
         let mut s = connect(t.addr)
             .await
             .with_context(|| format!("cannot connect to {}", t.addr))?;
-        let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed ^ 0x5eed);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5eed);
         let i = Incident::random(&mut rng, jiff::Timestamp::now());
         post(&mut s, &t, i.json(), format!("load-probe-{}", i.id))
             .await
@@ -288,7 +295,7 @@ async fn run(args: Args) -> Result<()> {
         handles.push(tokio::spawn(worker(
             n as u64,
             t.clone(),
-            args.seed,
+            seed,
             measure_from,
             end,
             args.timeout,
