@@ -11,6 +11,7 @@ use typst::utils::LazyHash;
 use typst::{Library, LibraryExt, World};
 use typst_layout::PagedDocument;
 
+use crate::render::fmt_value;
 use crate::sign::SignedBulletin;
 use crate::svg::{chart, map};
 use crate::{ReportError, SectionData};
@@ -80,14 +81,6 @@ fn lit(s: &str) -> String {
     }
     o.push('"');
     o
-}
-
-fn fmt_value(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v:.2}")
-    }
 }
 
 fn section(o: &mut String, sec: &SectionData) {

@@ -60,7 +60,8 @@ fn signed_json(s: &SignedBulletin) -> String {
     serde_json::to_string_pretty(s).expect("bulletins serialise")
 }
 
-fn fmt_value(v: f64) -> String {
+/// A figure as printed: whole numbers without decimals, others with two.
+pub(crate) fn fmt_value(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{}", v as i64)
     } else {

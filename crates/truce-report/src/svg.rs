@@ -26,7 +26,8 @@ pub(crate) fn chart(c: &Chart) -> String {
         r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{}"><rect width="{w}" height="{h}" fill="#fff"/>"##,
         esc(&c.title)
     );
-    for (i, (day, v)) in c.points.iter().enumerate() {
+    // Days with nothing draw no bar (a zero-height rect is invalid SVG).
+    for (i, (day, v)) in c.points.iter().enumerate().filter(|(_, (_, v))| *v > 0.0) {
         let bh = (h - 2.0 * pad) * v / max;
         let x = pad + i as f64 * bw;
         let _ = write!(
