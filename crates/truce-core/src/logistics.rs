@@ -5,12 +5,13 @@
 //!
 //! The rules between records are pure functions here
 //! ([`Convoy::transition`], [`Warehouse::apply_movement`],
-//! [`check_route`], [`TotalsIndex`]); servers write their results
-//! atomically.
+//! [`TotalsIndex`]); servers write their results atomically. The route
+//! check ([`RouteHit`] from [`Obstacle`]s) is computed by the spatial
+//! engine (`truce_geo::route_check`), which depends on this crate.
 
 use std::collections::HashMap;
 
-use geo::{Closest, ClosestPoint, Distance, Geodesic, Intersects, LineString, MultiPolygon, Point};
+use geo::MultiPolygon;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -1266,109 +1267,6 @@ pub enum Obstacle {
         /// Latitude.
         lat: f64,
     },
-}
-
-/// Geodesic metres from `p` to the line (closest point found in lon/lat,
-/// distance measured on the ellipsoid: good to metres at corridor scale).
-fn point_line_m(p: Point<f64>, line: &LineString<f64>) -> f64 {
-    match line.closest_point(&p) {
-        Closest::Intersection(_) => 0.0,
-        Closest::SinglePoint(c) => Geodesic.distance(p, c),
-        Closest::Indeterminate => f64::INFINITY,
-    }
-}
-
-/// What `route` passes within `buffer_m` metres: hazard areas it crosses
-/// (blocking) or passes near, incidents near it.
-///
-/// A small stand-in until the spatial engine (`truce-geo`'s hazard index)
-/// is available to the server; it scans obstacles with a bounding-box test
-/// first, which is plenty for a mission's few hundred hazard areas.
-pub fn check_route(
-    route: &LineString<f64>,
-    obstacles: &[Obstacle],
-    buffer_m: f64,
-) -> Vec<RouteHit> {
-    use geo::BoundingRect;
-    let Some(rb) = route.bounding_rect() else {
-        return Vec::new();
-    };
-    // Degrees of slack for the buffer (1° of latitude >= 110 km; longitude
-    // shrinks with latitude).
-    let lat = rb.max().y.abs().max(rb.min().y.abs()).min(85.0);
-    let dy = buffer_m / 110_000.0;
-    let dx = dy / lat.to_radians().cos();
-    let near = |minx: f64, miny: f64, maxx: f64, maxy: f64| {
-        maxx >= rb.min().x - dx
-            && minx <= rb.max().x + dx
-            && maxy >= rb.min().y - dy
-            && miny <= rb.max().y + dy
-    };
-    let mut hits = Vec::new();
-    for o in obstacles {
-        match o {
-            Obstacle::Area { id, label, polygon } => {
-                let Some(b) = polygon.bounding_rect() else {
-                    continue;
-                };
-                if !near(b.min().x, b.min().y, b.max().x, b.max().y) {
-                    continue;
-                }
-                let d = if route.intersects(polygon) {
-                    0.0
-                } else {
-                    let mut best = f64::INFINITY;
-                    for c in route.coords() {
-                        let p = Point::from(*c);
-                        for poly in &polygon.0 {
-                            best = best.min(point_line_m(p, poly.exterior()));
-                        }
-                    }
-                    for poly in &polygon.0 {
-                        for c in poly.exterior().coords() {
-                            best = best.min(point_line_m(Point::from(*c), route));
-                        }
-                    }
-                    best
-                };
-                if d <= buffer_m {
-                    hits.push(RouteHit {
-                        kind: "hazard_area".into(),
-                        id: *id,
-                        label: label.clone(),
-                        distance_m: d.round(),
-                        blocking: d == 0.0,
-                    });
-                }
-            }
-            Obstacle::Point {
-                id,
-                label,
-                lon,
-                lat,
-            } => {
-                if !near(*lon, *lat, *lon, *lat) {
-                    continue;
-                }
-                let d = point_line_m(Point::new(*lon, *lat), route);
-                if d <= buffer_m {
-                    hits.push(RouteHit {
-                        kind: "incident".into(),
-                        id: *id,
-                        label: label.clone(),
-                        distance_m: d.round(),
-                        blocking: false,
-                    });
-                }
-            }
-        }
-    }
-    hits.sort_by(|a, b| {
-        b.blocking
-            .cmp(&a.blocking)
-            .then(a.distance_m.total_cmp(&b.distance_m))
-    });
-    hits
 }
 
 // ---------------------------------------------------------------------------

@@ -81,6 +81,13 @@ pub fn point_segment_m(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> f64 {
     geodesic_m([p.x, p.y], [c.x, c.y])
 }
 
+/// Geodesic metres from a point to a LineString (nearest of its segments).
+pub fn point_linestring_m(p: Coord<f64>, ls: &LineString<f64>) -> f64 {
+    ls.lines()
+        .map(|l| point_segment_m(p, l.start, l.end))
+        .fold(f64::INFINITY, f64::min)
+}
+
 /// Geodesic metres from a point to a multipolygon; 0 inside or on the boundary.
 pub fn point_multipolygon_m(p: Coord<f64>, mp: &MultiPolygon<f64>) -> f64 {
     let pt = Point::from(p);

@@ -39,6 +39,25 @@ pub struct IncidentPoint {
     pub party: String,
 }
 
+/// One indexed incident as a query sees it (borrowed attributes).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IncidentRow<'a> {
+    /// Record id.
+    pub id: Uuid,
+    /// Longitude.
+    pub lon: f64,
+    /// Latitude.
+    pub lat: f64,
+    /// Unix seconds.
+    pub time: i64,
+    /// Category.
+    pub category: &'a str,
+    /// Status.
+    pub status: &'a str,
+    /// Party (or empty).
+    pub party: &'a str,
+}
+
 /// A map query. Every present condition must hold.
 #[derive(Debug, Clone, Default)]
 pub struct IncidentQuery {
@@ -392,6 +411,22 @@ impl IncidentIndex {
                 self.lat[i],
                 self.time[i],
             )
+        });
+    }
+
+    /// Calls `f` with every match and its attributes (for callers that
+    /// filter further, e.g. by what a role may read, or build their own output).
+    pub fn for_each_row(&self, q: &IncidentQuery, mut f: impl FnMut(IncidentRow<'_>)) {
+        self.matching(q, |i| {
+            f(IncidentRow {
+                id: Uuid::from_u128(self.ids[i]),
+                lon: self.lon[i],
+                lat: self.lat[i],
+                time: self.time[i],
+                category: &self.cats.names[self.cat[i] as usize],
+                status: &self.statuses.names[self.status[i] as usize],
+                party: &self.parties.names[self.party[i] as usize],
+            })
         });
     }
 

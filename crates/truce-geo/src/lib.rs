@@ -34,4 +34,6 @@ pub mod hazards;
 pub mod incidents;
 pub use areas::{AorArea, AreaIndex, NearPost, PostPoint, Responsible};
 pub use hazards::{HazardArea, HazardHit, HazardIndex};
-pub use incidents::{IncidentIndex, IncidentPoint, IncidentQuery};
+pub use incidents::{IncidentIndex, IncidentPoint, IncidentQuery, IncidentRow};
+pub mod route_check;
+pub use route_check::{CheckScope, check_path, check_route};

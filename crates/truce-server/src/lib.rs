@@ -16,6 +16,7 @@ pub mod problem;
 mod records;
 mod shelter;
 pub mod sites;
+pub mod spatial;
 mod web;
 
 use std::net::SocketAddr;
@@ -77,6 +78,8 @@ pub struct AppState {
     pub mission_key: Option<Arc<truce_report::MissionKey>>,
     /// Delivered-tonnage totals, kept current from the journal.
     pub ops: Arc<logistics::TotalsCache>,
+    /// Spatial indexes and road graphs, kept current from the journal.
+    pub spatial: Arc<spatial::SpatialCache>,
 }
 
 impl AppState {
@@ -90,6 +93,7 @@ impl AppState {
             config,
             mission_key: None,
             ops: Arc::default(),
+            spatial: Arc::default(),
         }
     }
 }
@@ -125,6 +129,7 @@ pub fn router(state: AppState) -> Router {
         .merge(shelter::routes())
         .merge(people::routes())
         .merge(agreements::routes())
+        .merge(spatial::routes())
         .route("/{collection}", get(records::list).post(records::create))
         .route("/{collection}/aggregate", get(records::aggregate))
         .route(

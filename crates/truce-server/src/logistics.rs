@@ -25,7 +25,7 @@ use truce_core::journal::Op;
 use truce_core::logistics::{
     Convoy, ConvoyStatus, Corridor, CorridorStatus, CorridorStatusChange, ItemCategory,
     ManifestLine, Obstacle, RouteCheckRecord, RouteHit, StockMovement, Totals, TotalsIndex,
-    TotalsQuery, Warehouse, check_route, round_t,
+    TotalsQuery, Warehouse, round_t,
 };
 use truce_core::mine::HazardArea;
 use truce_core::{EntityKind, Sensitivity};
@@ -126,7 +126,7 @@ pub async fn route_hits(
             });
         }
     }
-    Ok(check_route(&line, &obstacles, ROUTE_BUFFER_M))
+    Ok(truce_geo::check_route(&line, &obstacles, ROUTE_BUFFER_M))
 }
 
 /// Body of `POST /logistics/route_check`.

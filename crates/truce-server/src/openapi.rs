@@ -345,6 +345,7 @@ pub(crate) fn document() -> OpenApi {
                     .build(),
             ),
         );
+    paths = spatial_paths(paths);
     let mut components = Components::new();
     for (name, s) in schemas {
         components.schemas.insert(name, s);
@@ -364,4 +365,120 @@ pub(crate) fn document() -> OpenApi {
         .paths(paths.build())
         .components(Some(components))
         .build()
+}
+
+/// Map queries and routing (`spatial.rs`), answered from the in-memory
+/// spatial indexes.
+fn spatial_paths(paths: PathsBuilder) -> PathsBuilder {
+    let get_op = |summary: &str, params: Vec<utoipa::openapi::path::Parameter>| {
+        PathItem::new(
+            HttpMethod::Get,
+            OperationBuilder::new()
+                .tag("map")
+                .summary(Some(summary.to_string()))
+                .parameters(Some(params))
+                .responses(problem_responses(
+                    ResponsesBuilder::new()
+                        .response("200", ResponseBuilder::new().description("JSON answer")),
+                    &[("401", "Not signed in"), ("422", "Bad parameter (named)")],
+                ))
+                .build(),
+        )
+    };
+    let filters = || {
+        vec![
+            query("bbox", "min_lon,min_lat,max_lon,max_lat"),
+            query("from", "RFC 3339 time or YYYY-MM-DD (inclusive)"),
+            query("to", "RFC 3339 time or YYYY-MM-DD (exclusive)"),
+            query("category", "event types, comma-separated"),
+            query("status", "verification states, comma-separated"),
+            query("party", "party UUIDs, comma-separated"),
+        ]
+    };
+    let post_op = |summary: &str, body: &str, ok: &str| {
+        PathItem::new(
+            HttpMethod::Post,
+            OperationBuilder::new()
+                .tag("routing")
+                .summary(Some(summary.to_string()))
+                .request_body(Some(
+                    RequestBodyBuilder::new()
+                        .description(Some(body))
+                        .content(
+                            "application/json",
+                            ContentBuilder::new()
+                                .schema(Some(Object::with_type(Type::Object)))
+                                .build(),
+                        )
+                        .required(Some(Required::True))
+                        .build(),
+                ))
+                .responses(problem_responses(
+                    ResponsesBuilder::new().response("200", ResponseBuilder::new().description(ok)),
+                    &[
+                        ("401", "Not signed in"),
+                        ("409", "The mission has no road network"),
+                        (
+                            "422",
+                            "Invalid field, or no route: errors[0] names `from`, `to` or `avoid` and the reason (origin_in_avoid_area, destination_in_avoid_area, blocked_by_avoid_areas, disconnected, no_roads)",
+                        ),
+                    ],
+                ))
+                .build(),
+        )
+    };
+    let mut incidents = filters();
+    incidents.push(query(
+        "limit",
+        "at most this many features, 1..100000 (default 10000)",
+    ));
+    paths
+        .path(
+            "/api/v1/map/incidents",
+            get_op(
+                "Incidents in a box, time window, categories/statuses/parties as a GeoJSON FeatureCollection (from the in-memory index; records the role may not read left out)",
+                incidents,
+            ),
+        )
+        .path(
+            "/api/v1/map/responsible",
+            get_op(
+                "AoRs covering a point and the nearest post",
+                vec![query("lat", "latitude"), query("lon", "longitude")],
+            ),
+        )
+        .path(
+            "/api/v1/map/posts/nearest",
+            get_op(
+                "The k nearest posts by geodesic distance",
+                vec![
+                    query("lat", "latitude"),
+                    query("lon", "longitude"),
+                    query("k", "1..1000 (default 5)"),
+                ],
+            ),
+        )
+        .path(
+            "/api/v1/map/aor_counts",
+            get_op(
+                "Incidents matching the filters counted per AoR per UTC day",
+                filters(),
+            ),
+        )
+        .path(
+            "/api/v1/routes",
+            post_op(
+                "Exact shortest road route avoiding hazards, with what it passes",
+                "{from: {lat, lon}, to: {lat, lon}, profile: car|truck|4x4|foot, metric: distance|time, avoid: {hazard_areas: true (today) | YYYY-MM-DD, incidents: {within_m, days}, polygons: [GeoJSON Polygon|MultiPolygon]}, buffer_m (default 1000)}",
+                "{distance_m, duration_s, cost, geometry (GeoJSON LineString), from, to (snapped), avoid, hits: [{kind: hazard_area|incident, id, label, distance_m, blocking}]}",
+            ),
+        )
+        .path(
+            "/api/v1/routes/check",
+            post_op(
+                "Safe-route check of a given LineString",
+                "{route: GeoJSON LineString, buffer_m (default 1000), on: YYYY-MM-DD (hazard areas active that day, default today), days: incidents of the last N days (default 7)}",
+                "{blocking, buffer_m, on, days, hits: [{kind, id, label, distance_m, blocking}]}",
+            ),
+        )
 }

@@ -300,7 +300,23 @@ pub fn scenario(seed: u64, days: i64, now: Timestamp) -> Result<Vec<Command>> {
             },
         ));
     }
+    out.push(demo_road_network()?);
     Ok(out)
+}
+
+/// The demo's routable road network (asset `roads/graph`, what `truce roads
+/// import` stores), built from the same OpenStreetMap-derived lines as the
+/// basemap, so `POST /api/v1/routes` and convoy routes follow real roads.
+fn demo_road_network() -> Result<Command> {
+    let net = truce_geo::roads_from_geojson(ROADS, &Default::default())?;
+    Ok(cmd(
+        "system",
+        Change::PutAsset {
+            name: truce_server::spatial::ROADS_ASSET.into(),
+            content_type: crate::geo_cli::ROADS_CONTENT_TYPE.into(),
+            body: net.to_bytes(),
+        },
+    ))
 }
 
 /// Loads the scenario and the demo users into an empty store.

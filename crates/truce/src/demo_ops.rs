@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use truce_core::logistics::{
     Convoy, ConvoyStatus, Corridor, CorridorStatus, CorridorStatusChange, ManifestLine, Obstacle,
-    RouteCheckRecord, StockMovement, Warehouse, check_route, round_t,
+    RouteCheckRecord, StockMovement, Warehouse, round_t,
 };
 use truce_core::mine::{HazardArea, LandRelease, ReleaseCertificate, ReleaseMethod};
 use truce_core::record::Record;
@@ -572,7 +572,7 @@ fn logistics(ops: &mut Ops, (h5, cha5): (Uuid, HazardArea)) -> Result<()> {
             "planned_departure": planned_at,
         }))?;
         if corridor == lachin {
-            let hits = check_route(
+            let hits = truce_geo::check_route(
                 &route_line,
                 &[Obstacle::Area {
                     id: h5,

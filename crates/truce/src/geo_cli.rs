@@ -13,7 +13,8 @@ use truce_store::{Change, Store};
 
 /// Name of the mission asset holding the road network.
 pub const ROADS_ASSET: &str = "roads/graph";
-const ROADS_CONTENT_TYPE: &str = "application/vnd.truce.road-network";
+/// Content type of the stored road network.
+pub const ROADS_CONTENT_TYPE: &str = "application/vnd.truce.road-network";
 
 /// `truce roads ...`
 #[derive(Subcommand)]

@@ -615,6 +615,11 @@ async fn serve(
     };
     let mut state = AppState::new(store, config);
     state.mission_key = key.map(Arc::new);
+    state
+        .spatial
+        .rebuild(&*state.store)
+        .await
+        .map_err(|p| anyhow::anyhow!("spatial index: {}", p.detail.unwrap_or_default()))?;
     truce_server::serve(listener, state, shutdown).await?;
     Ok(())
 }
