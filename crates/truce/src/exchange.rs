@@ -1,69 +1,41 @@
-//! Bulk exchange with files: CSV (incidents, dotted column names) and
-//! GeoJSON (any kind). Imports are all-or-nothing: the first bad row stops
-//! the import with its file, line and field, and nothing is written.
+//! Bulk exchange with files: incidents as CSV (Truce's dotted columns),
+//! HXL-tagged CSV, ACLED- and UCDP GED-shaped CSV and XLSX (the shapes and
+//! their mapping live in `truce-exchange`), and any kind as GeoJSON.
+//! Imports are all-or-nothing: the first bad row stops the import with its
+//! file, line (or sheet row) and field, and nothing is written. Exports
+//! stream page by page from the store (XLSX is assembled in memory).
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use jiff::Timestamp;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use truce_core::record::WIRE_METADATA;
 use truce_core::{EntityKind, Envelope, Sensitivity, ValidationContext};
+use truce_exchange::{CsvWriter, Mapping, Shape, TableError, XlsxWriter};
 use truce_store::{Change, Command, ImportChunk, ListQuery, Store};
 use uuid::Uuid;
-
-/// How a CSV cell becomes JSON.
-#[derive(Clone, Copy, PartialEq)]
-enum Cell {
-    Text,
-    Number,
-}
-
-/// The incident CSV columns: dotted paths into the record.
-const INCIDENT_COLUMNS: &[(&str, Cell)] = &[
-    ("id", Cell::Text),
-    ("sensitivity", Cell::Text),
-    ("occurred_at", Cell::Text),
-    ("time_precision", Cell::Number),
-    ("event_type", Cell::Text),
-    ("sub_event_type", Cell::Text),
-    ("location.lat", Cell::Number),
-    ("location.lon", Cell::Number),
-    ("geo_precision", Cell::Number),
-    ("location_name", Cell::Text),
-    ("admin1", Cell::Text),
-    ("actor1", Cell::Text),
-    ("actor1_party", Cell::Text),
-    ("actor2", Cell::Text),
-    ("actor2_party", Cell::Text),
-    ("fatalities", Cell::Number),
-    ("ceasefire_violation.kind", Cell::Text),
-    ("ceasefire_violation.explosion_subtype", Cell::Text),
-    ("ceasefire_violation.perception", Cell::Text),
-    ("ceasefire_violation.weapon", Cell::Text),
-    ("ceasefire_violation.direction_deg", Cell::Number),
-    ("ceasefire_violation.distance_min_m", Cell::Number),
-    ("ceasefire_violation.distance_max_m", Cell::Number),
-    ("ceasefire_violation.observing_post", Cell::Text),
-    ("ceasefire_violation.count", Cell::Number),
-    ("ceasefire_violation.attributed_to", Cell::Text),
-    ("source", Cell::Text),
-    ("source_scale", Cell::Text),
-    ("source_grading.reliability", Cell::Text),
-    ("source_grading.credibility", Cell::Number),
-    ("verification.status", Cell::Text),
-    ("assignee", Cell::Text),
-    ("notes", Cell::Text),
-];
 
 /// File formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// Comma-separated values with dotted column names (incidents).
+    /// Comma-separated values with dotted column names (incidents); on
+    /// import an HXL tag row under the names is recognised.
     Csv,
+    /// CSV with a second header row of HXL hashtags (incidents).
+    Hxl,
+    /// CSV with ACLED's columns and labels, Truce-only fields in `truce.`
+    /// columns (incidents).
+    Acled,
+    /// CSV with UCDP GED's columns and codes, Truce-only fields in `truce.`
+    /// columns (incidents).
+    Ucdp,
+    /// An Excel workbook: Truce column names, HXL hashtags, one row per
+    /// incident.
+    Xlsx,
     /// A GeoJSON FeatureCollection (any kind).
     Geojson,
 }
@@ -73,37 +45,21 @@ impl Format {
     pub fn from_path(p: &Path) -> Option<Format> {
         match p.extension()?.to_str()?.to_ascii_lowercase().as_str() {
             "csv" => Some(Format::Csv),
+            "xlsx" => Some(Format::Xlsx),
             "geojson" | "json" => Some(Format::Geojson),
             _ => None,
         }
     }
-}
 
-fn get_path<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.').try_fold(v, |v, k| v.get(k))
-}
-
-fn set_path(v: &mut Map<String, Value>, path: &str, value: Value) {
-    let mut parts = path.split('.').peekable();
-    let mut cur = v;
-    while let Some(k) = parts.next() {
-        if parts.peek().is_none() {
-            cur.insert(k.to_string(), value);
-            return;
+    /// The table shape of a CSV format.
+    fn csv_shape(self) -> Option<Shape> {
+        match self {
+            Format::Csv => Some(Shape::Truce),
+            Format::Hxl => Some(Shape::Hxl),
+            Format::Acled => Some(Shape::Acled),
+            Format::Ucdp => Some(Shape::Ucdp),
+            Format::Xlsx | Format::Geojson => None,
         }
-        cur = cur
-            .entry(k.to_string())
-            .or_insert_with(|| Value::Object(Map::new()))
-            .as_object_mut()
-            .expect("dotted paths only nest objects");
-    }
-}
-
-fn cell_text(v: Option<&Value>) -> String {
-    match v {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
     }
 }
 
@@ -143,40 +99,33 @@ fn split_meta(mut data: Value, line: u64, file: &str) -> Result<Row> {
     })
 }
 
-fn csv_rows(reader: impl Read, file: &str) -> Result<impl Iterator<Item = Result<Row>>> {
-    let mut rdr = csv::ReaderBuilder::new().from_reader(reader);
-    let headers = rdr
-        .headers()
-        .with_context(|| format!("{file}: reading the header"))?
-        .clone();
-    let mut kinds = Vec::new();
-    for h in headers.iter() {
-        let kind = INCIDENT_COLUMNS
-            .iter()
-            .find(|(c, _)| *c == h)
-            .map(|(_, k)| *k)
-            .ok_or_else(|| anyhow!("{file}:1: unknown column {h:?}"))?;
-        kinds.push(kind);
+/// Rows of a table file with how they name fields, for error messages.
+struct TableRows {
+    mapping: Mapping,
+    rows: Box<dyn Iterator<Item = Result<(u64, Value), TableError>> + Send>,
+}
+
+fn table_rows(format: Format, path: &Path, file: &str, bar: &ProgressBar) -> Result<TableRows> {
+    let f = std::fs::File::open(path).with_context(|| format!("{file}: cannot read"))?;
+    let at = |e: TableError| anyhow!("{file}:{e}");
+    if let Some(shape) = format.csv_shape() {
+        let rows = truce_exchange::read_csv(
+            shape,
+            bar.wrap_read(std::io::BufReader::with_capacity(1 << 20, f)),
+        )
+        .map_err(at)?;
+        Ok(TableRows {
+            mapping: rows.mapping().clone(),
+            rows: Box::new(rows),
+        })
+    } else {
+        let (mapping, rows) = truce_exchange::read_xlsx(std::io::BufReader::new(f)).map_err(at)?;
+        bar.set_position(bar.length().unwrap_or(0));
+        Ok(TableRows {
+            mapping,
+            rows: Box::new(rows),
+        })
     }
-    let file = file.to_string();
-    Ok(rdr.into_records().map(move |rec| {
-        let rec = rec.map_err(|e| anyhow!("{file}: {e}"))?;
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        let mut m = Map::new();
-        for ((h, kind), cell) in headers.iter().zip(&kinds).zip(rec.iter()) {
-            if cell.is_empty() {
-                continue;
-            }
-            let v = match kind {
-                Cell::Text => Value::String(cell.to_string()),
-                Cell::Number => serde_json::from_str::<serde_json::Number>(cell)
-                    .map(Value::Number)
-                    .map_err(|_| anyhow!("{file}:{line}: field {h}: {cell:?} is not a number"))?,
-            };
-            set_path(&mut m, h, v);
-        }
-        split_meta(Value::Object(m), line, &file)
-    }))
 }
 
 fn geojson_rows(kind: EntityKind, text: &str, file: &str) -> Result<Vec<Result<Row>>> {
@@ -250,25 +199,41 @@ pub async fn import(
             let reason = Some(format!("import {file}"));
             let mut chunk = Vec::with_capacity(4096);
             let mut n = 0u64;
+            let mut mapping = None;
             let rows: Box<dyn Iterator<Item = Result<Row>>> = match format {
-                Format::Csv => {
-                    if kind != EntityKind::Incident {
-                        bail!(
-                            "{file}: CSV import is for incidents; use GeoJSON for {}",
-                            kind.collection()
-                        );
-                    }
-                    let f = std::fs::File::open(&path)?;
-                    Box::new(csv_rows(
-                        bar.wrap_read(std::io::BufReader::with_capacity(1 << 20, f)),
-                        &file,
-                    )?)
-                }
                 Format::Geojson => {
                     let text = std::fs::read_to_string(&path)?;
                     bar.set_position(size);
                     Box::new(geojson_rows(kind, &text, &file)?.into_iter())
                 }
+                _ => {
+                    if kind != EntityKind::Incident {
+                        bail!(
+                            "{file}: {format:?} import is for incidents; use GeoJSON for {}",
+                            kind.collection()
+                        );
+                    }
+                    let t = table_rows(format, &path, &file, &bar)?;
+                    mapping = Some(t.mapping);
+                    let file = file.clone();
+                    Box::new(t.rows.map(move |r| {
+                        let (line, v) = r.map_err(|e| anyhow!("{file}:{e}"))?;
+                        split_meta(v, line, &file)
+                    }))
+                }
+            };
+            // A field as the file names it (ACLED `latitude` for
+            // `location.lat`), with Truce's name when they differ.
+            let named = |field: &str| match &mapping {
+                Some(m) => {
+                    let f = m.file_column(field);
+                    if f == field {
+                        f
+                    } else {
+                        format!("{f} ({field})")
+                    }
+                }
+                None => field.to_string(),
             };
             for row in rows {
                 let row = row?;
@@ -277,7 +242,7 @@ pub async fn import(
                     anyhow!(
                         "{file}:{}: field {}: {}",
                         row.line,
-                        first.field,
+                        named(&first.field),
                         first.message
                     )
                 })?;
@@ -317,11 +282,13 @@ pub async fn import(
 }
 
 enum Sink<'a> {
-    Csv(Box<csv::Writer<&'a mut dyn Write>>),
+    Csv(Box<CsvWriter<&'a mut dyn Write>>),
+    Xlsx(Box<XlsxWriter>, &'a mut dyn Write),
     Geojson(&'a mut dyn Write),
 }
 
-/// Writes every visible record of `kind` to `out`, streaming page by page.
+/// Writes every visible record of `kind` to `out`, streaming page by page
+/// (XLSX: row by row into the workbook, written out at the end).
 pub async fn export(
     store: &dyn Store,
     kind: EntityKind,
@@ -334,35 +301,29 @@ pub async fn export(
     // again gives the same file.
     q.oldest_first = true;
     let mut n = 0u64;
+    if format != Format::Geojson && kind != EntityKind::Incident {
+        bail!(
+            "{format:?} export is for incidents; use GeoJSON for {}",
+            kind.collection()
+        );
+    }
     let mut sink = match format {
-        Format::Csv => {
-            if kind != EntityKind::Incident {
-                bail!(
-                    "CSV export is for incidents; use GeoJSON for {}",
-                    kind.collection()
-                );
-            }
-            let mut w = csv::Writer::from_writer(out);
-            w.write_record(INCIDENT_COLUMNS.iter().map(|(c, _)| *c))?;
-            Sink::Csv(Box::new(w))
-        }
         Format::Geojson => {
             out.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")?;
             Sink::Geojson(out)
         }
+        Format::Xlsx => Sink::Xlsx(Box::new(XlsxWriter::new()?), out),
+        f => Sink::Csv(Box::new(CsvWriter::new(
+            f.csv_shape().expect("CSV formats have a shape"),
+            out,
+        )?)),
     };
     loop {
         let page = store.list(&q).await?;
         for env in &page.items {
             match &mut sink {
-                Sink::Csv(w) => {
-                    let wire = env.to_wire();
-                    w.write_record(
-                        INCIDENT_COLUMNS
-                            .iter()
-                            .map(|(c, _)| cell_text(get_path(&wire, c))),
-                    )?;
-                }
+                Sink::Csv(w) => w.write(&env.to_wire())?,
+                Sink::Xlsx(w, _) => w.write(&env.to_wire())?,
                 Sink::Geojson(o) => {
                     if n > 0 {
                         o.write_all(b",\n")?;
@@ -378,7 +339,11 @@ pub async fn export(
         }
     }
     match sink {
-        Sink::Csv(mut w) => w.flush()?,
+        Sink::Csv(w) => w.finish()?.flush()?,
+        Sink::Xlsx(w, o) => {
+            o.write_all(&w.finish()?)?;
+            o.flush()?;
+        }
         Sink::Geojson(o) => {
             o.write_all(b"\n]}\n")?;
             o.flush()?;
@@ -387,13 +352,22 @@ pub async fn export(
     Ok(n)
 }
 
+/// A record as a GeoJSON feature. The properties are what an import
+/// restores (the record's fields, `id`, `sensitivity`), not the store's
+/// bookkeeping (version, created/updated by and at), which an import sets
+/// anew: export, import, export gives the same file.
 fn feature(kind: EntityKind, env: &Envelope) -> Value {
     let mut props = env.to_wire();
     let geometry = kind.index_of(&env.data).and_then(|i| i.geometry);
-    if matches!(kind, EntityKind::Incident | EntityKind::Post)
-        && let Some(m) = props.as_object_mut()
-    {
-        m.remove("location");
+    if let Some(m) = props.as_object_mut() {
+        if matches!(kind, EntityKind::Incident | EntityKind::Post) {
+            m.remove("location");
+        }
+        for k in WIRE_METADATA {
+            if k != "id" && k != "sensitivity" {
+                m.remove(k);
+            }
+        }
     }
     json!({"type": "Feature", "id": env.id, "geometry": geometry, "properties": props})
 }

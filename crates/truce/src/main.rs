@@ -90,7 +90,8 @@ enum Cmd {
         #[command(subcommand)]
         command: TokenCmd,
     },
-    /// Import records from CSV (incidents) or GeoJSON (any kind); all or nothing.
+    /// Import records: incidents from CSV, HXL, ACLED- or UCDP-shaped CSV or
+    /// XLSX, any kind from GeoJSON; all or nothing.
     Import {
         /// Collection, e.g. incidents, posts, aors.
         #[arg(long, default_value = "incidents")]
@@ -104,7 +105,8 @@ enum Cmd {
         /// The file.
         file: PathBuf,
     },
-    /// Export records to CSV (incidents) or GeoJSON, streaming.
+    /// Export records: incidents as CSV, HXL, ACLED- or UCDP-shaped CSV or
+    /// XLSX, any kind as GeoJSON; streaming.
     Export {
         /// Collection, e.g. incidents.
         #[arg(long, default_value = "incidents")]
@@ -491,9 +493,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             file,
         } => {
             let kind = kind_arg(&kind)?;
-            let format = format
-                .or_else(|| Format::from_path(&file))
-                .ok_or_else(|| anyhow!("{}: say --format csv or geojson", file.display()))?;
+            let format = format.or_else(|| Format::from_path(&file)).ok_or_else(|| {
+                anyhow!(
+                    "{}: say --format csv, hxl, acled, ucdp, xlsx or geojson",
+                    file.display()
+                )
+            })?;
             let store = open(&db).await?;
             let started = std::time::Instant::now();
             let n = exchange::import(&store, kind, &file, format, &actor).await?;
