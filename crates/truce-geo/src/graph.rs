@@ -163,7 +163,15 @@ pub struct Search {
     parent_arc: Vec<u32>,
     touched: Vec<u32>,
     heap: BinaryHeap<Reverse<(u64, u32, u64)>>,
+    /// Landmarks used by this query (the few giving the best bound at the origin).
+    active: Vec<usize>,
 }
+
+/// Landmarks consulted per query: the ones with the best bound between
+/// origin and destination (Goldberg and Harrelson's "active landmarks").
+/// The maximum of any subset of landmark bounds is still a consistent lower
+/// bound, so exactness is unaffected; fewer lookups per relaxed node.
+const ACTIVE_LANDMARKS: usize = 4;
 
 impl Search {
     fn reset(&mut self, n: usize) {
@@ -385,37 +393,66 @@ impl RoadGraph {
         self.lm_to = to;
     }
 
-    /// ALT lower bound of the cost from `v` to `t`; infinite when `v` cannot reach `t`.
+    /// Lower bound of the cost from `v` to `t` from landmark `i` alone
+    /// (`None`: `v` cannot reach `t`, as this landmark proves).
     #[inline]
-    fn h_alt(&self, v: u32, t: u32) -> f64 {
+    fn h_landmark(&self, v: u32, t: u32, i: usize) -> Option<f64> {
         let k = self.lm_k;
         let (fv, ft) = (
-            &self.lm_from[v as usize * k..][..k],
-            &self.lm_from[t as usize * k..][..k],
+            self.lm_from[v as usize * k + i],
+            self.lm_from[t as usize * k + i],
         );
         let (tv, tt) = (
-            &self.lm_to[v as usize * k..][..k],
-            &self.lm_to[t as usize * k..][..k],
+            self.lm_to[v as usize * k + i],
+            self.lm_to[t as usize * k + i],
         );
         let mut best = 0.0f64;
-        for i in 0..k {
-            // d(L,t) <= d(L,v) + d(v,t)
-            if fv[i].is_finite() {
-                if ft[i].is_infinite() {
-                    return f64::INFINITY;
-                }
-                best = best.max(ft[i] - fv[i]);
+        // d(L,t) <= d(L,v) + d(v,t)
+        if fv.is_finite() {
+            if ft.is_infinite() {
+                return None;
             }
-            // d(v,L) <= d(v,t) + d(t,L)
-            if tt[i].is_finite() {
-                if tv[i].is_infinite() {
-                    return f64::INFINITY;
-                }
-                best = best.max(tv[i] - tt[i]);
+            best = best.max(ft - fv);
+        }
+        // d(v,L) <= d(v,t) + d(t,L)
+        if tt.is_finite() {
+            if tv.is_infinite() {
+                return None;
+            }
+            best = best.max(tv - tt);
+        }
+        Some(best)
+    }
+
+    /// ALT lower bound of the cost from `v` to `t` over the landmarks
+    /// `active`; infinite when `v` cannot reach `t`.
+    #[inline]
+    fn h_alt(&self, v: u32, t: u32, active: &[usize]) -> f64 {
+        let mut best = 0.0f64;
+        for &i in active {
+            match self.h_landmark(v, t, i) {
+                Some(b) => best = best.max(b),
+                None => return f64::INFINITY,
             }
         }
         // Rounding in the subtractions must not overestimate.
         best * (1.0 - 1e-12)
+    }
+
+    /// Picks the landmarks with the best bounds from `s` to `t`; `false`
+    /// when some landmark proves `t` unreachable from `s`.
+    fn choose_landmarks(&self, s: u32, t: u32, active: &mut Vec<usize>) -> bool {
+        active.clear();
+        let mut scored = Vec::with_capacity(self.lm_k);
+        for i in 0..self.lm_k {
+            match self.h_landmark(s, t, i) {
+                Some(b) => scored.push((b, i)),
+                None => return false,
+            }
+        }
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        active.extend(scored.iter().take(ACTIVE_LANDMARKS).map(|x| x.1));
+        true
     }
 
     /// The profile.
@@ -472,14 +509,14 @@ impl RoadGraph {
     }
 
     #[inline]
-    fn h(&self, v: u32, t: &[f64; 3], tn: u32) -> f64 {
+    fn h(&self, v: u32, t: &[f64; 3], tn: u32, active: &[usize]) -> f64 {
         let a = &self.xyz[v as usize];
         let (dx, dy, dz) = (a[0] - t[0], a[1] - t[1], a[2] - t[2]);
         let geo = (dx * dx + dy * dy + dz * dz).sqrt() * self.h_scale;
-        if self.lm_k == 0 {
+        if active.is_empty() {
             geo
         } else {
-            geo.max(self.h_alt(v, tn))
+            geo.max(self.h_alt(v, tn, active))
         }
     }
 
@@ -500,10 +537,28 @@ impl RoadGraph {
             return None;
         }
         search.reset(n);
+        let mut active = std::mem::take(&mut search.active);
+        if !self.choose_landmarks(s, t, &mut active) {
+            search.active = active;
+            return None;
+        }
+        let found = self.search_from(s, t, avoid, search, &active);
+        search.active = active;
+        found
+    }
+
+    fn search_from(
+        &self,
+        s: u32,
+        t: u32,
+        avoid: &AvoidSet,
+        search: &mut Search,
+        active: &[usize],
+    ) -> Option<(f64, Vec<u32>, usize)> {
         let target = self.xyz[t as usize];
         search.dist[s as usize] = 0.0;
         search.touched.push(s);
-        let h0 = self.h(s, &target, t);
+        let h0 = self.h(s, &target, t, active);
         if h0.is_infinite() {
             return None;
         }
@@ -541,7 +596,7 @@ impl RoadGraph {
                     }
                     *dv = nd;
                     search.parent_arc[v as usize] = k as u32;
-                    let hv = self.h(v, &target, t);
+                    let hv = self.h(v, &target, t, active);
                     if hv.is_finite() {
                         search
                             .heap

@@ -74,8 +74,9 @@ proptest! {
         let metric = if time { Metric::Time } else { Metric::Distance };
         let mut g = RoadGraph::build(&net, Profile::Car, metric);
         if s.index(2) == 1 {
-            // ALT landmarks must keep every answer exact, with or without avoid areas.
-            g.add_landmarks(1 + s.index(4));
+            // ALT landmarks must keep every answer exact, with or without avoid
+            // areas, whether all of them or only the best few are consulted.
+            g.add_landmarks(if time { 3 } else { 1 + s.index(10) });
         }
 
         // Reference graph, written from the segments directly.
