@@ -9,6 +9,7 @@
 //! described in [`shape`].
 
 pub mod columns;
+pub mod geojson;
 pub mod hxl;
 pub mod shape;
 pub mod table;

@@ -7,6 +7,7 @@ mod admin;
 mod agreements;
 pub mod auth;
 mod bulletins;
+mod exports;
 pub mod logistics;
 mod mine;
 mod openapi;
@@ -150,6 +151,8 @@ pub fn router(state: AppState) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             state.config.request_timeout,
         ))
+        // Exports stream for as long as they take: outside the timeout.
+        .merge(exports::routes())
         .with_state(state)
 }
 

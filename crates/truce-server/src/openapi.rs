@@ -346,6 +346,7 @@ pub(crate) fn document() -> OpenApi {
             ),
         );
     paths = spatial_paths(paths);
+    paths = export_paths(paths);
     let mut components = Components::new();
     for (name, s) in schemas {
         components.schemas.insert(name, s);
@@ -481,4 +482,51 @@ fn spatial_paths(paths: PathsBuilder) -> PathsBuilder {
                 "{blocking, buffer_m, on, days, hits: [{kind, id, label, distance_m, blocking}]}",
             ),
         )
+}
+
+/// File exports (`exports.rs`): streamed, role-filtered.
+fn export_paths(paths: PathsBuilder) -> PathsBuilder {
+    let mut params = vec![query(
+        "format",
+        "csv (Truce columns), hxl (CSV with HXL hashtag row), acled, ucdp (the datasets' columns, Truce-only fields in truce.* columns), geojson, xlsx (buffered, at most 1,048,574 rows); default csv",
+    )];
+    for (name, desc) in [
+        ("bbox", "min_lon,min_lat,max_lon,max_lat"),
+        ("from", "RFC 3339 time: records ending at or after"),
+        ("to", "RFC 3339 time: records starting at or before"),
+        ("category", "event type or tag"),
+        ("status", "verification state"),
+        ("party", "party UUID"),
+        ("q", "text search"),
+    ] {
+        params.push(query(name, desc));
+    }
+    let ok = ResponseBuilder::new()
+        .description("The file, oldest incident first, as a chunked body (one chunk per page of 5,000); restricted incidents only for roles that may read them, each read journaled")
+        .content("text/csv", ContentBuilder::new().build())
+        .content("application/geo+json", ContentBuilder::new().build())
+        .content(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ContentBuilder::new().build(),
+        );
+    paths.path(
+        "/api/v1/exports/incidents",
+        PathItem::new(
+            HttpMethod::Get,
+            OperationBuilder::new()
+                .tag("exports")
+                .summary(Some(
+                    "Export incidents as CSV, HXL, ACLED, UCDP GED, GeoJSON or XLSX".to_string(),
+                ))
+                .parameters(Some(params))
+                .responses(problem_responses(
+                    ResponsesBuilder::new().response("200", ok),
+                    &[
+                        ("401", "Not signed in"),
+                        ("422", "Bad parameter (named), or too many rows for XLSX"),
+                    ],
+                ))
+                .build(),
+        ),
+    )
 }

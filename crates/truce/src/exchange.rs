@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use truce_core::record::WIRE_METADATA;
-use truce_core::{EntityKind, Envelope, Sensitivity, ValidationContext};
+use truce_core::{EntityKind, Sensitivity, ValidationContext};
 use truce_exchange::{CsvWriter, Mapping, Shape, TableError, XlsxWriter};
 use truce_store::{Change, Command, ImportChunk, ListQuery, Store};
 use uuid::Uuid;
@@ -309,7 +309,7 @@ pub async fn export(
     }
     let mut sink = match format {
         Format::Geojson => {
-            out.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")?;
+            out.write_all(truce_exchange::geojson::HEAD)?;
             Sink::Geojson(out)
         }
         Format::Xlsx => Sink::Xlsx(Box::new(XlsxWriter::new()?), out),
@@ -326,9 +326,9 @@ pub async fn export(
                 Sink::Xlsx(w, _) => w.write(&env.to_wire())?,
                 Sink::Geojson(o) => {
                     if n > 0 {
-                        o.write_all(b",\n")?;
+                        o.write_all(truce_exchange::geojson::SEPARATOR)?;
                     }
-                    serde_json::to_writer(&mut **o, &feature(kind, env))?;
+                    serde_json::to_writer(&mut **o, &truce_exchange::geojson::feature(kind, env))?;
                 }
             }
             n += 1;
@@ -345,29 +345,9 @@ pub async fn export(
             o.flush()?;
         }
         Sink::Geojson(o) => {
-            o.write_all(b"\n]}\n")?;
+            o.write_all(truce_exchange::geojson::TAIL)?;
             o.flush()?;
         }
     }
     Ok(n)
-}
-
-/// A record as a GeoJSON feature. The properties are what an import
-/// restores (the record's fields, `id`, `sensitivity`), not the store's
-/// bookkeeping (version, created/updated by and at), which an import sets
-/// anew: export, import, export gives the same file.
-fn feature(kind: EntityKind, env: &Envelope) -> Value {
-    let mut props = env.to_wire();
-    let geometry = kind.index_of(&env.data).and_then(|i| i.geometry);
-    if let Some(m) = props.as_object_mut() {
-        if matches!(kind, EntityKind::Incident | EntityKind::Post) {
-            m.remove("location");
-        }
-        for k in WIRE_METADATA {
-            if k != "id" && k != "sensitivity" {
-                m.remove(k);
-            }
-        }
-    }
-    json!({"type": "Feature", "id": env.id, "geometry": geometry, "properties": props})
 }
