@@ -213,7 +213,7 @@ impl Search {
 const BACKWARD_EVERY: usize = 2;
 /// Backward steps tried before giving up on proving "no route" that way
 /// (the side that can reach the destination is then large).
-const BACKWARD_BUDGET: usize = 1 << 16;
+const BACKWARD_BUDGET: usize = 1 << 12;
 
 fn unit_vector(p: [f64; 2]) -> [f64; 3] {
     let (lon, lat) = (p[0].to_radians(), p[1].to_radians());
