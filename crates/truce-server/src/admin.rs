@@ -62,7 +62,7 @@ pub async fn users(State(state): State<AppState>, p: Principal) -> ApiResult<Jso
 }
 
 /// A new user.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     username: String,
@@ -118,7 +118,7 @@ pub async fn create_user(
 }
 
 /// Enable or disable a user.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Disabled {
     disabled: bool,
@@ -179,7 +179,7 @@ pub async fn tokens(State(state): State<AppState>, p: Principal) -> ApiResult<Js
 }
 
 /// A new token.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     username: String,

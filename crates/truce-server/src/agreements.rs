@@ -21,9 +21,10 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Principal;
+use crate::ops;
 use crate::problem::{ApiResult, Problem};
 use crate::records::{from_body, json_body, record_response};
-use crate::shelter::{list_all, load, may, parse_date, save, version};
+use crate::shelter::{list_all, load, may, parse_date};
 
 /// Routes of the agreements module.
 pub(crate) fn routes() -> Router<AppState> {
@@ -45,9 +46,9 @@ async fn report_status(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
-    let (env, mut prov): (_, Provision) = load(&state, &p, EntityKind::Provision, &id).await?;
+    let (env, prov): (_, Provision) = load(&state, &p, EntityKind::Provision, &id).await?;
     may(&p, EntityKind::Provision, Action::Update)?;
-    let v = version(&headers, &env)?;
+    let v = ops::if_match(&headers)?;
     let (_, value) = json_body(body)?;
     let req: StatusRequest = from_body(value)?;
     let mut errs = ValidationErrors::default();
@@ -72,8 +73,24 @@ async fn report_status(
         }
     };
     let note = req.note.clone();
-    prov.report(req, agreement.signed_on, &p.username, Timestamp::now())?;
-    let env = save(&state, &p, &env, v, &prov, note).await?;
+    let env = ops::update_with(
+        &*state.store,
+        &p,
+        EntityKind::Provision,
+        env.id,
+        v,
+        note,
+        "the provision",
+        |prov: &mut Provision| {
+            Ok(prov.report(
+                req.clone(),
+                agreement.signed_on,
+                &p.username,
+                Timestamp::now(),
+            )?)
+        },
+    )
+    .await?;
     Ok(record_response(StatusCode::OK, &env, false))
 }
 
@@ -140,18 +157,29 @@ async fn close_action(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
-    let (env, mut meeting): (_, Meeting) = load(&state, &p, EntityKind::Meeting, &id).await?;
+    let (env, meeting): (_, Meeting) = load(&state, &p, EntityKind::Meeting, &id).await?;
     may(&p, EntityKind::Meeting, Action::Update)?;
     let n: usize = n
         .parse()
         .ok()
         .filter(|n| *n < meeting.actions.len())
         .ok_or_else(|| Problem::not_found(format!("action {n} of meeting {id}")))?;
-    let v = version(&headers, &env)?;
+    let v = ops::if_match(&headers)?;
     let (_, value) = json_body(body)?;
     let u: ActionUpdate = from_body(value)?;
-    meeting.close_action(n, u, &p.username, Timestamp::now())?;
-    let env = save(&state, &p, &env, v, &meeting, None).await?;
+    let env = ops::update_with(
+        &*state.store,
+        &p,
+        EntityKind::Meeting,
+        env.id,
+        v,
+        None,
+        "the meeting",
+        |meeting: &mut Meeting| {
+            Ok(meeting.close_action(n, u.clone(), &p.username, Timestamp::now())?)
+        },
+    )
+    .await?;
     Ok(record_response(StatusCode::OK, &env, false))
 }
 

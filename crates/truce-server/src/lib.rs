@@ -11,6 +11,7 @@ mod exports;
 pub mod logistics;
 mod mine;
 mod openapi;
+mod openapi_actions;
 mod ops;
 mod people;
 pub mod problem;
@@ -162,6 +163,8 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // So the first totals query after a start does not read the whole journal.
+    state.ops.warm_in_background(state.store.clone());
     axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),

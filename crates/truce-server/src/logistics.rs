@@ -34,7 +34,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::ops::{self, Outcome};
+use crate::ops;
 use crate::problem::{ApiResult, Problem};
 
 /// How far from a route hazards and incidents are listed, metres.
@@ -130,9 +130,9 @@ pub async fn route_hits(
 }
 
 /// Body of `POST /logistics/route_check`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RouteCheckBody {
+pub(crate) struct RouteCheckBody {
     #[serde(default)]
     corridor: Option<Uuid>,
     #[serde(default)]
@@ -265,9 +265,17 @@ pub async fn plan(store: &dyn Store, p: &Principal, body: Value) -> ApiResult<(S
         (Some(o), _) => Some(format!("route check overridden: {o}")),
         (None, r) => r,
     };
-    let change = ops::create(id, Sensitivity::Mission, &convoy)?;
-    match ops::atomic(store, p, reason, None, vec![change]).await? {
-        Outcome::Written(_) | Outcome::Stale => {}
+    let mut retry = ops::Retry::new("the convoy");
+    loop {
+        let changes =
+            async { ApiResult::Ok(vec![ops::create(id, Sensitivity::Mission, &convoy)?]) }.await?;
+        if retry
+            .write(store, p, reason.clone(), None, changes)
+            .await?
+            .is_some()
+        {
+            break;
+        }
     }
     Ok((StatusCode::CREATED, ops::wire(store, id).await?))
 }
@@ -290,9 +298,9 @@ async fn plan_handler(
 }
 
 /// One line submitted to a manifest.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct LineBody {
+pub(crate) struct LineBody {
     category: ItemCategory,
     item: String,
     quantity: f64,
@@ -303,9 +311,9 @@ struct LineBody {
     destination: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ManifestBody {
+pub(crate) struct ManifestBody {
     lines: Vec<LineBody>,
     #[serde(default)]
     reason: Option<String>,
@@ -325,72 +333,79 @@ pub async fn add_manifest(
     if b.lines.is_empty() {
         return Err(Problem::field("lines", "must have at least one line"));
     }
-    for _ in 0..ops::RETRIES {
-        let (env, convoy) = ops::load::<Convoy>(store, p, convoy_id).await?;
-        if convoy.status != ConvoyStatus::Planned {
-            return Err(Problem::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                format!(
-                    "convoy {} is {}; its manifest closed when it was dispatched",
-                    convoy.code,
-                    convoy.status.as_str()
-                ),
-            ));
-        }
-        let mut next = convoy.clone();
-        let mut changes = Vec::new();
-        let mut ids = Vec::new();
-        for (i, l) in b.lines.iter().enumerate() {
-            let line = ManifestLine {
-                convoy: convoy_id,
-                corridor: convoy.corridor,
-                category: l.category,
-                item: l.item.clone(),
-                quantity: l.quantity,
-                unit: l.unit.clone(),
-                unit_mass_kg: l.unit_mass_kg,
-                destination: l.destination.clone(),
-                delivered_quantity: None,
-                delivered_at: None,
-            };
-            let t = line.tonnes().map_err(|e| {
-                let mut v = truce_core::ValidationErrors::default();
-                v.nest(&format!("lines[{i}]"), e);
-                Problem::invalid(v)
-            })?;
-            let rec = line.clone();
-            let valid = EntityKind::ManifestLine
-                .validate_json(serde_json::to_value(&rec).expect("ser"), &ops::ctx())
-                .map_err(|e| {
+    let mut ids = Vec::new();
+    let mut retry = ops::Retry::new("the convoy");
+    loop {
+        ids.clear();
+        let changes = async {
+            let (env, convoy) = ops::load::<Convoy>(store, p, convoy_id).await?;
+            if convoy.status != ConvoyStatus::Planned {
+                return Err(Problem::new(
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    format!(
+                        "convoy {} is {}; its manifest closed when it was dispatched",
+                        convoy.code,
+                        convoy.status.as_str()
+                    ),
+                ));
+            }
+            let mut next = convoy.clone();
+            let mut changes = Vec::new();
+            for (i, l) in b.lines.iter().enumerate() {
+                let line = ManifestLine {
+                    convoy: convoy_id,
+                    corridor: convoy.corridor,
+                    category: l.category,
+                    item: l.item.clone(),
+                    quantity: l.quantity,
+                    unit: l.unit.clone(),
+                    unit_mass_kg: l.unit_mass_kg,
+                    destination: l.destination.clone(),
+                    delivered_quantity: None,
+                    delivered_at: None,
+                };
+                let t = line.tonnes().map_err(|e| {
                     let mut v = truce_core::ValidationErrors::default();
                     v.nest(&format!("lines[{i}]"), e);
                     Problem::invalid(v)
                 })?;
-            next.manifest_lines += 1;
-            next.manifest_tonnes = round_t(next.manifest_tonnes + t);
-            let id = Uuid::now_v7();
-            ids.push(id);
-            changes.push(Change::Create {
-                kind: EntityKind::ManifestLine,
-                id,
-                sensitivity: env.sensitivity,
-                record: valid,
-            });
-        }
-        changes.push(ops::update(&env, &next)?);
-        match ops::atomic(store, p, b.reason.clone(), None, changes).await? {
-            Outcome::Stale => continue,
-            Outcome::Written(_) => {
-                let mut lines = Vec::new();
-                for id in ids {
-                    lines.push(ops::wire(store, id).await?);
-                }
-                return Ok(json!({"convoy": ops::wire(store, convoy_id).await?, "lines": lines}));
+                let rec = line.clone();
+                let valid = EntityKind::ManifestLine
+                    .validate_json(serde_json::to_value(&rec).expect("ser"), &ops::ctx())
+                    .map_err(|e| {
+                        let mut v = truce_core::ValidationErrors::default();
+                        v.nest(&format!("lines[{i}]"), e);
+                        Problem::invalid(v)
+                    })?;
+                next.manifest_lines += 1;
+                next.manifest_tonnes = round_t(next.manifest_tonnes + t);
+                let id = Uuid::now_v7();
+                ids.push(id);
+                changes.push(Change::Create {
+                    kind: EntityKind::ManifestLine,
+                    id,
+                    sensitivity: env.sensitivity,
+                    record: valid,
+                });
             }
+            changes.push(ops::update(&env, &next)?);
+            ApiResult::Ok(changes)
+        }
+        .await?;
+        if retry
+            .write(store, p, b.reason.clone(), None, changes)
+            .await?
+            .is_some()
+        {
+            break;
         }
     }
-    Err(ops::too_busy("the convoy"))
+    let mut lines = Vec::new();
+    for id in ids {
+        lines.push(ops::wire(store, id).await?);
+    }
+    Ok(json!({"convoy": ops::wire(store, convoy_id).await?, "lines": lines}))
 }
 
 async fn manifest_handler(
@@ -406,18 +421,19 @@ async fn manifest_handler(
 }
 
 /// A delivered quantity reported at arrival.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Delivered {
+pub(crate) struct Delivered {
     line: Uuid,
     quantity: f64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct StatusBody {
+pub(crate) struct StatusBody {
     status: ConvoyStatus,
     #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     at: Option<Timestamp>,
     #[serde(default)]
     reason: Option<String>,
@@ -448,51 +464,63 @@ pub async fn set_status(
             "only applies when status is arrived",
         ));
     }
-    for _ in 0..ops::RETRIES {
-        let (env, convoy) = ops::load::<Convoy>(store, p, convoy_id).await?;
-        let mut next = convoy.transition(b.status, at, &p.username, b.reason.clone())?;
-        let mut changes = Vec::new();
-        if b.status == ConvoyStatus::Arrived {
-            let mut q = ListQuery::new(EntityKind::ManifestLine, Sensitivity::Restricted);
-            q.reference = Some(convoy_id);
-            let lines = all_of(store, q).await?;
-            for (i, d) in b.delivered.iter().enumerate() {
-                if !lines.iter().any(|l| l.id == d.line) {
-                    return Err(Problem::field(
-                        &format!("delivered[{i}].line"),
-                        "is not a line of this convoy's manifest",
-                    ));
+    let mut retry = ops::Retry::new("the convoy");
+    loop {
+        let changes = async {
+            let (env, convoy) = ops::load::<Convoy>(store, p, convoy_id).await?;
+            let mut next = convoy.transition(b.status, at, &p.username, b.reason.clone())?;
+            let mut changes = Vec::new();
+            if b.status == ConvoyStatus::Arrived {
+                let mut q = ListQuery::new(EntityKind::ManifestLine, Sensitivity::Restricted);
+                q.reference = Some(convoy_id);
+                let lines = all_of(store, q).await?;
+                for (i, d) in b.delivered.iter().enumerate() {
+                    if !lines.iter().any(|l| l.id == d.line) {
+                        return Err(Problem::field(
+                            &format!("delivered[{i}].line"),
+                            "is not a line of this convoy's manifest",
+                        ));
+                    }
                 }
-            }
-            let mut delivered = 0.0;
-            for env_l in &lines {
-                let mut line: ManifestLine =
-                    serde_json::from_value(env_l.data.clone()).map_err(|e| {
-                        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-                    })?;
-                let pos = b.delivered.iter().position(|d| d.line == env_l.id);
-                let q = pos.map_or(line.quantity, |i| b.delivered[i].quantity);
-                if !(q.is_finite() && q >= 0.0 && q <= line.quantity + 1e-9) {
-                    return Err(Problem::field(
-                        &format!("delivered[{}].quantity", pos.unwrap_or(0)),
-                        format!("must be 0..{} (the quantity dispatched)", line.quantity),
-                    ));
+                let mut delivered = 0.0;
+                for env_l in &lines {
+                    let mut line: ManifestLine = serde_json::from_value(env_l.data.clone())
+                        .map_err(|e| {
+                            Problem::new(
+                                StatusCode::INTERNAL_SERVER_ERROR,
+                                "internal",
+                                e.to_string(),
+                            )
+                        })?;
+                    let pos = b.delivered.iter().position(|d| d.line == env_l.id);
+                    let q = pos.map_or(line.quantity, |i| b.delivered[i].quantity);
+                    if !(q.is_finite() && q >= 0.0 && q <= line.quantity + 1e-9) {
+                        return Err(Problem::field(
+                            &format!("delivered[{}].quantity", pos.unwrap_or(0)),
+                            format!("must be 0..{} (the quantity dispatched)", line.quantity),
+                        ));
+                    }
+                    line.delivered_quantity = Some(q);
+                    line.delivered_at = Some(at);
+                    line.corridor = convoy.corridor;
+                    delivered += line.delivered_tonnes();
+                    changes.push(ops::update(env_l, &line)?);
                 }
-                line.delivered_quantity = Some(q);
-                line.delivered_at = Some(at);
-                line.corridor = convoy.corridor;
-                delivered += line.delivered_tonnes();
-                changes.push(ops::update(env_l, &line)?);
+                next.delivered_tonnes = round_t(delivered);
             }
-            next.delivered_tonnes = round_t(delivered);
+            changes.push(ops::update(&env, &next)?);
+            ApiResult::Ok(changes)
         }
-        changes.push(ops::update(&env, &next)?);
-        match ops::atomic(store, p, b.reason.clone(), None, changes).await? {
-            Outcome::Stale => continue,
-            Outcome::Written(_) => return ops::wire(store, convoy_id).await,
+        .await?;
+        if retry
+            .write(store, p, b.reason.clone(), None, changes)
+            .await?
+            .is_some()
+        {
+            break;
         }
     }
-    Err(ops::too_busy("the convoy"))
+    ops::wire(store, convoy_id).await
 }
 
 async fn status_handler(
@@ -506,11 +534,12 @@ async fn status_handler(
     Ok(Json(set_status(&*state.store, &p, id, v).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CorridorStatusBody {
+pub(crate) struct CorridorStatusBody {
     status: CorridorStatus,
     #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     at: Option<Timestamp>,
     #[serde(default)]
     reason: Option<String>,
@@ -530,32 +559,32 @@ async fn corridor_status_handler(
     ops::require(&p, EntityKind::Corridor, Action::Update)?;
     let (_, v) = ops::body_value(body)?;
     let b: CorridorStatusBody = ops::from_value(v)?;
-    for _ in 0..ops::RETRIES {
-        let (env, cor) = ops::load::<Corridor>(store, &p, id).await?;
-        let next = cor.set_status(CorridorStatusChange {
-            status: b.status,
-            at: b.at.unwrap_or_else(Timestamp::now),
-            reason: b.reason.clone(),
-        })?;
-        match ops::atomic(
-            store,
-            &p,
-            b.reason.clone(),
-            None,
-            vec![ops::update(&env, &next)?],
-        )
-        .await?
+    let mut retry = ops::Retry::new("the corridor");
+    loop {
+        let changes = async {
+            let (env, cor) = ops::load::<Corridor>(store, &p, id).await?;
+            let next = cor.set_status(CorridorStatusChange {
+                status: b.status,
+                at: b.at.unwrap_or_else(Timestamp::now),
+                reason: b.reason.clone(),
+            })?;
+            ApiResult::Ok(vec![ops::update(&env, &next)?])
+        }
+        .await?;
+        if retry
+            .write(store, &p, b.reason.clone(), None, changes)
+            .await?
+            .is_some()
         {
-            Outcome::Stale => continue,
-            Outcome::Written(_) => return Ok(Json(ops::wire(store, id).await?)),
+            break;
         }
     }
-    Err(ops::too_busy("the corridor"))
+    Ok(Json(ops::wire(store, id).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct MovementBody {
+pub(crate) struct MovementBody {
     direction: truce_core::logistics::Direction,
     category: ItemCategory,
     item: String,
@@ -564,6 +593,7 @@ struct MovementBody {
     #[serde(default)]
     unit_mass_kg: Option<f64>,
     #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     at: Option<Timestamp>,
     #[serde(default)]
     convoy: Option<Uuid>,
@@ -613,29 +643,32 @@ pub async fn move_stock(
     }
     // Bad input first (422), whatever the stock.
     ops::valid(&m)?;
-    for _ in 0..ops::RETRIES {
-        let (env, wh) = ops::load::<Warehouse>(store, p, warehouse).await?;
-        let next = wh.apply_movement(&m)?;
-        let changes = vec![
-            ops::create(id, env.sensitivity, &m)?,
-            ops::update(&env, &next)?,
-        ];
-        match ops::atomic(
-            store,
-            p,
-            b.reason.clone(),
-            idem.clone().map(|i| i.0),
-            changes,
-        )
-        .await?
+    let mut retry = ops::Retry::new("the warehouse");
+    loop {
+        let changes = async {
+            let (env, wh) = ops::load::<Warehouse>(store, p, warehouse).await?;
+            let next = wh.apply_movement(&m)?;
+            ApiResult::Ok(vec![
+                ops::create(id, env.sensitivity, &m)?,
+                ops::update(&env, &next)?,
+            ])
+        }
+        .await?;
+        if retry
+            .write(
+                store,
+                p,
+                b.reason.clone(),
+                idem.clone().map(|i| i.0),
+                changes,
+            )
+            .await?
+            .is_some()
         {
-            Outcome::Stale => continue,
-            Outcome::Written(_) => {
-                return Ok((StatusCode::CREATED, answer(store, id, warehouse).await?));
-            }
+            break;
         }
     }
-    Err(ops::too_busy("the warehouse"))
+    Ok((StatusCode::CREATED, answer(store, id, warehouse).await?))
 }
 
 async fn movement_handler(
@@ -683,18 +716,38 @@ async fn reconcile_handler(
 
 /// Delivered manifest lines indexed for totals, kept current from the
 /// journal: each query first reads the entries written since the last one.
+/// A server warms it at start ([`TotalsCache::warm`], in the background),
+/// so the first query does not pay for reading the whole journal; a query
+/// that arrives during the warm-up waits for it and answers from the
+/// complete index.
 #[derive(Default)]
 pub struct TotalsCache {
     inner: tokio::sync::Mutex<(TotalsIndex, u64)>,
 }
 
+/// Journal entries read per batch while catching up.
+const BATCH: u32 = 10_000;
+
+/// The parts of a manifest line's journal payload the index needs.
+#[derive(Deserialize)]
+struct LinePayload {
+    #[serde(default)]
+    sensitivity: Sensitivity,
+    #[serde(default)]
+    data: Option<ManifestLine>,
+}
+
 impl TotalsCache {
-    /// Catches up with the journal and answers `q`.
-    pub async fn totals(&self, store: &dyn Store, q: &TotalsQuery) -> ApiResult<Totals> {
-        let mut guard = self.inner.lock().await;
-        let (idx, seq) = &mut *guard;
+    /// Reads the journal entries after the last one read into `idx`;
+    /// `progress` hears (entries read, journal head) after each batch.
+    async fn catch_up(
+        store: &dyn Store,
+        idx: &mut TotalsIndex,
+        seq: &mut u64,
+        mut progress: impl FnMut(u64),
+    ) -> ApiResult<()> {
         loop {
-            let entries = store.journal(*seq, 10_000).await?;
+            let entries = store.journal(*seq, BATCH).await?;
             let n = entries.len();
             for e in entries {
                 *seq = e.seq;
@@ -703,21 +756,74 @@ impl TotalsCache {
                 }
                 match e.op {
                     Op::Create | Op::Update => {
-                        let Some(v) = e.payload_json() else { continue };
-                        let sens: Sensitivity =
-                            serde_json::from_value(v["sensitivity"].clone()).unwrap_or_default();
-                        let line: Option<ManifestLine> =
-                            serde_json::from_value(v["data"].clone()).ok();
-                        idx.upsert(e.entity_id, line.as_ref(), sens);
+                        // Straight from the payload text into the typed
+                        // line: no intermediate JSON tree.
+                        let p: Option<LinePayload> = serde_json::from_str(&e.payload).ok();
+                        match p {
+                            Some(p) => idx.upsert(e.entity_id, p.data.as_ref(), p.sensitivity),
+                            None => idx.upsert(e.entity_id, None, Sensitivity::Public),
+                        }
                     }
                     Op::Retract => idx.upsert(e.entity_id, None, Sensitivity::Public),
                     _ => {}
                 }
             }
-            if n < 10_000 {
-                break;
+            progress(*seq);
+            if n < BATCH as usize {
+                return Ok(());
             }
         }
+    }
+
+    /// Builds the index from the whole journal now, logging progress about
+    /// every two seconds; returns the journal entries read. Queries made
+    /// meanwhile wait for it (they hold the same lock) and then answer from
+    /// the complete index.
+    pub async fn warm(&self, store: &dyn Store) -> ApiResult<u64> {
+        let started = std::time::Instant::now();
+        let mut guard = self.inner.lock().await;
+        let (idx, seq) = &mut *guard;
+        let from = *seq;
+        let head = store.head().await?.seq;
+        tracing::info!("delivered-tonnage totals: warming from {head} journal entries");
+        let mut last = std::time::Instant::now();
+        Self::catch_up(store, idx, seq, |s| {
+            if last.elapsed() >= std::time::Duration::from_secs(2) {
+                last = std::time::Instant::now();
+                tracing::info!(
+                    "delivered-tonnage totals: warming, {s} of {head} journal entries read ({:.0} %)",
+                    100.0 * s as f64 / head.max(1) as f64
+                );
+            }
+        })
+        .await?;
+        idx.prepare();
+        tracing::info!(
+            "delivered-tonnage totals: ready, {} journal entries read in {:.1} s",
+            *seq - from,
+            started.elapsed().as_secs_f64()
+        );
+        Ok(*seq - from)
+    }
+
+    /// Starts [`TotalsCache::warm`] on a background task.
+    pub fn warm_in_background(self: &std::sync::Arc<Self>, store: std::sync::Arc<dyn Store>) {
+        let cache = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = cache.warm(&*store).await {
+                tracing::warn!(
+                    "delivered-tonnage totals: warm-up failed ({}); the first query builds the index",
+                    e.detail.unwrap_or_default()
+                );
+            }
+        });
+    }
+
+    /// Catches up with the journal and answers `q`.
+    pub async fn totals(&self, store: &dyn Store, q: &TotalsQuery) -> ApiResult<Totals> {
+        let mut guard = self.inner.lock().await;
+        let (idx, seq) = &mut *guard;
+        Self::catch_up(store, idx, seq, |_| {}).await?;
         idx.prepare();
         Ok(idx.totals(q))
     }

@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::ops::{self, Outcome};
+use crate::ops;
 use crate::problem::{ApiResult, Problem};
 
 /// Mine-action routes (under `/api/v1`).
@@ -38,12 +38,13 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 /// Body of `POST /hazard_areas/{id}/releases`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ReleaseBody {
+pub(crate) struct ReleaseBody {
     method: ReleaseMethod,
     area_m2: f64,
     #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     released_at: Option<Timestamp>,
     #[serde(default)]
     task: Option<Uuid>,
@@ -104,52 +105,59 @@ async fn release(
         }))
         .into_response());
     }
-    for _ in 0..ops::RETRIES {
-        let (env, hazard) = ops::load::<HazardArea>(&*state.store, &p, hid).await?;
-        let next = hazard.apply_release(&rel)?;
-        let changes = vec![
-            ops::create(release_id, env.sensitivity, &rel)?,
-            ops::update(&env, &next)?,
-        ];
-        match ops::atomic(
-            &*state.store,
-            &p,
-            reason.clone(),
-            idem.clone().map(|i| i.0),
-            changes,
-        )
-        .await?
-        {
-            Outcome::Stale => continue,
-            Outcome::Written(a) => {
-                let status = if a.replayed {
-                    StatusCode::OK
-                } else {
-                    StatusCode::CREATED
-                };
-                return Ok((
-                    status,
-                    Json(json!({
-                        "release": ops::wire(&*state.store, release_id).await?,
-                        "hazard_area": ops::wire(&*state.store, hid).await?,
-                    })),
-                )
-                    .into_response());
-            }
+    let mut retry = ops::Retry::new("the hazard area");
+    let a = loop {
+        let changes = async {
+            let (env, hazard) = ops::load::<HazardArea>(&*state.store, &p, hid).await?;
+            let next = hazard.apply_release(&rel)?;
+            ApiResult::Ok(vec![
+                ops::create(release_id, env.sensitivity, &rel)?,
+                ops::update(&env, &next)?,
+            ])
         }
+        .await?;
+        if let Some(a) = retry
+            .write(
+                &*state.store,
+                &p,
+                reason.clone(),
+                idem.clone().map(|i| i.0),
+                changes,
+            )
+            .await?
+        {
+            break a;
+        }
+    };
+    Ok((
+        created_or_replayed(&a),
+        Json(json!({
+            "release": ops::wire(&*state.store, release_id).await?,
+            "hazard_area": ops::wire(&*state.store, hid).await?,
+        })),
+    )
+        .into_response())
+}
+
+/// 201 for a write made now, 200 for a replayed `Idempotency-Key`.
+fn created_or_replayed(a: &truce_store::Applied) -> StatusCode {
+    if a.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
     }
-    Err(ops::too_busy("the hazard area"))
 }
 
 /// Body of `POST /hazard_areas/{id}/certificate`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CertificateBody {
+pub(crate) struct CertificateBody {
     code: String,
     certified_by: String,
     #[serde(default)]
     organisation: Option<Uuid>,
     #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     certified_at: Option<Timestamp>,
     #[serde(default)]
     handed_over_to: Option<String>,
@@ -194,52 +202,49 @@ async fn certify(
         }))
         .into_response());
     }
-    for _ in 0..ops::RETRIES {
-        let (env, hazard) = ops::load::<HazardArea>(&*state.store, &p, hid).await?;
-        let cert = ReleaseCertificate {
-            code: b.code.clone(),
-            hazard_area: hid,
-            area: Some(hazard.area.clone()),
-            certified_by: b.certified_by.clone(),
-            organisation: b.organisation,
-            certified_at: b.certified_at.unwrap_or_else(Timestamp::now),
-            handed_over_to: b.handed_over_to.clone(),
-            land_use: b.land_use.clone(),
-            evidence: b.evidence.clone(),
-            notes: b.notes.clone(),
-        };
-        // Bad input is 422 even when the area is not ready (409).
-        let create = ops::create(cert_id, env.sensitivity, &cert)?;
-        let next = hazard.certify()?;
-        let changes = vec![create, ops::update(&env, &next)?];
-        match ops::atomic(
-            &*state.store,
-            &p,
-            reason.clone(),
-            idem.clone().map(|i| i.0),
-            changes,
-        )
-        .await?
-        {
-            Outcome::Stale => continue,
-            Outcome::Written(a) => {
-                let status = if a.replayed {
-                    StatusCode::OK
-                } else {
-                    StatusCode::CREATED
-                };
-                return Ok((
-                    status,
-                    Json(json!({
-                        "certificate": ops::wire(&*state.store, cert_id).await?,
-                        "hazard_area": ops::wire(&*state.store, hid).await?,
-                    })),
-                )
-                    .into_response());
-            }
+    let mut retry = ops::Retry::new("the hazard area");
+    let a = loop {
+        let changes = async {
+            let (env, hazard) = ops::load::<HazardArea>(&*state.store, &p, hid).await?;
+            let cert = ReleaseCertificate {
+                code: b.code.clone(),
+                hazard_area: hid,
+                area: Some(hazard.area.clone()),
+                certified_by: b.certified_by.clone(),
+                organisation: b.organisation,
+                certified_at: b.certified_at.unwrap_or_else(Timestamp::now),
+                handed_over_to: b.handed_over_to.clone(),
+                land_use: b.land_use.clone(),
+                evidence: b.evidence.clone(),
+                notes: b.notes.clone(),
+            };
+            // Bad input is 422 even when the area is not ready (409).
+            let create = ops::create(cert_id, env.sensitivity, &cert)?;
+            let next = hazard.certify()?;
+            ApiResult::Ok(vec![create, ops::update(&env, &next)?])
         }
-    }
-    Err(ops::too_busy("the hazard area"))
+        .await?;
+        if let Some(a) = retry
+            .write(
+                &*state.store,
+                &p,
+                reason.clone(),
+                idem.clone().map(|i| i.0),
+                changes,
+            )
+            .await?
+        {
+            break a;
+        }
+    };
+    Ok((
+        created_or_replayed(&a),
+        Json(json!({
+            "certificate": ops::wire(&*state.store, cert_id).await?,
+            "hazard_area": ops::wire(&*state.store, hid).await?,
+        })),
+    )
+        .into_response())
 }
 
 fn query_for(

@@ -12,8 +12,7 @@ use utoipa::openapi::response::{ResponseBuilder, ResponsesBuilder};
 use utoipa::openapi::schema::{Object, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{
-    Components, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Ref, RefOr,
-    Required, Schema,
+    Components, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Ref, RefOr, Required, Schema,
 };
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -85,7 +84,8 @@ pub(crate) fn document() -> OpenApi {
     add::<crate::auth::LoginRequest>(&mut schemas);
     add::<crate::auth::Me>(&mut schemas);
     let verification = add::<truce_core::incident::VerificationChange>(&mut schemas);
-    let mut paths = PathsBuilder::new();
+    // Module actions first: their operations win over the generic ones.
+    let mut paths = crate::openapi_actions::paths(&mut schemas);
     for &kind in EntityKind::ALL {
         let c = kind.collection();
         let schema = kind.schema(&mut schemas);

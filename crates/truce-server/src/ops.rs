@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, Method, StatusCode};
 use jiff::Timestamp;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -246,6 +247,136 @@ pub(crate) async fn atomic(
         Ok(a) => Ok(Outcome::Written(a)),
         Err(StoreError::Stale { .. }) => Ok(Outcome::Stale),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The one write loop of every module action. An action reads the records
+/// it changes, applies the core's rule and hands the changes (updates
+/// carrying the versions read) to [`Retry::write`], which applies them as
+/// one atomic command. When another writer changed one of those records
+/// meanwhile (`Stale`), `write` answers `None` and the action reads again
+/// and retries; after [`RETRIES`] lost races it answers 409 naming what
+/// kept changing. A refusal of the rule ends the loop with nothing written:
+///
+/// ```ignore
+/// let mut retry = Retry::new("the hazard area");
+/// let applied = loop {
+///     let changes = async { /* read, apply the rule */ }.await?;
+///     if let Some(a) = retry.write(store, p, reason.clone(), None, changes).await? {
+///         break a;
+///     }
+/// };
+/// ```
+pub(crate) struct Retry {
+    left: usize,
+    what: &'static str,
+}
+
+impl Retry {
+    /// A loop over records described as `what` in the 409 answer.
+    pub(crate) fn new(what: &'static str) -> Self {
+        Retry {
+            left: RETRIES,
+            what,
+        }
+    }
+
+    /// Applies `changes` atomically: `Some` when written (or replayed for
+    /// an `Idempotency-Key`), `None` when a record read changed meanwhile.
+    pub(crate) async fn write(
+        &mut self,
+        store: &dyn Store,
+        p: &Principal,
+        reason: Option<String>,
+        idem: Option<Idempotency>,
+        changes: Vec<Change>,
+    ) -> ApiResult<Option<Applied>> {
+        match atomic(store, p, reason, idem, changes).await? {
+            Outcome::Written(a) => Ok(Some(a)),
+            Outcome::Stale if self.left > 1 => {
+                self.left -= 1;
+                Ok(None)
+            }
+            Outcome::Stale => Err(too_busy(self.what)),
+        }
+    }
+}
+
+/// Changes one record by a core rule through [`Retry`]: reads it
+/// (404 when it is gone), checks `if_match` when the request named a
+/// version, applies `rule` to its content, validates the result through
+/// the common gate and writes it at the version read. Answers the record
+/// as stored.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn update_with<T: Serialize + DeserializeOwned>(
+    store: &dyn Store,
+    p: &Principal,
+    kind: EntityKind,
+    id: Uuid,
+    if_match: Option<u64>,
+    reason: Option<String>,
+    what: &'static str,
+    mut rule: impl FnMut(&mut T) -> ApiResult<()>,
+) -> ApiResult<Envelope> {
+    let mut retry = Retry::new(what);
+    let applied = loop {
+        let env = store
+            .get(id)
+            .await?
+            .filter(|e| e.kind == kind && !e.retracted)
+            .ok_or_else(|| Problem::not_found(format!("{kind} {id}")))?;
+        expect_version(if_match, &env)?;
+        let mut data: T = serde_json::from_value(env.data.clone()).map_err(|e| {
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                format!("stored {kind} {id} does not parse: {e}"),
+            )
+        })?;
+        rule(&mut data)?;
+        let v = serde_json::to_value(&data).expect("records serialise");
+        let change = Change::Update {
+            kind,
+            id,
+            if_version: Some(env.version),
+            sensitivity: None,
+            record: kind.validate_json(v, &ctx())?,
+        };
+        if let Some(a) = retry
+            .write(store, p, reason.clone(), None, vec![change])
+            .await?
+        {
+            break a;
+        }
+    };
+    match applied.record {
+        Some(r) => Ok(r),
+        None => store
+            .get(id)
+            .await?
+            .ok_or_else(|| Problem::not_found(format!("{kind} {id}"))),
+    }
+}
+
+/// The version a request names in `If-Match`, when it names one.
+pub(crate) fn if_match(headers: &HeaderMap) -> ApiResult<Option<u64>> {
+    match headers.get(axum::http::header::IF_MATCH) {
+        Some(_) => crate::records::if_match(headers).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// For a request that names the version it changes (`If-Match`): 412 when
+/// `env` is at another version, as the store answers for a stale update.
+pub(crate) fn expect_version(if_match: Option<u64>, env: &Envelope) -> ApiResult<()> {
+    match if_match {
+        Some(v) if v != env.version => Err(StoreError::Stale {
+            id: env.id,
+            expected: v,
+            current: env.version,
+        }
+        .into()),
+        _ => Ok(()),
     }
 }
 

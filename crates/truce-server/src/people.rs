@@ -24,16 +24,16 @@ use truce_core::people::{
 };
 use truce_core::shelter::Refused;
 use truce_core::{EntityKind, Envelope, ValidationErrors};
-use truce_store::{Change, Command};
+use truce_store::Change;
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Principal;
+use crate::ops;
 use crate::problem::{ApiResult, Problem};
 use crate::records::{self, from_body, json_body, record_response};
 use crate::shelter::{
-    json_status, list_all, load, may, may_read, now_ctx, save, time_param, typed, version,
-    written_by_action,
+    json_status, list_all, load, may, may_read, now_ctx, time_param, typed, written_by_action,
 };
 
 /// Routes of the people module.
@@ -43,6 +43,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/person_cases/{id}/matches", get(candidates).post(decide))
         .route("/exchanges", get(list_exchanges).post(create_exchange))
         .route("/exchanges/totals", get(exchange_totals))
+        // Named here, or `/exchanges/{id}` would take "aggregate" for an id.
+        .route("/exchanges/aggregate", get(aggregate_exchanges))
+        .route("/trace_matches/aggregate", get(aggregate_matches))
         .route(
             "/exchanges/{id}",
             get(get_exchange)
@@ -65,18 +68,34 @@ async fn transition(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
-    let (env, mut case): (_, PersonCase) = load(&state, &p, EntityKind::PersonCase, &id).await?;
+    let (env, _): (_, PersonCase) = load(&state, &p, EntityKind::PersonCase, &id).await?;
     may(&p, EntityKind::PersonCase, Action::Update)?;
-    let v = version(&headers, &env)?;
+    let v = ops::if_match(&headers)?;
     let (_, value) = json_body(body)?;
     let t: Transition = from_body(value)?;
     if let Some(party) = t.party {
         check_party(&state, party, "party").await?;
     }
     let reason = t.reason.clone();
-    case.transition(t, &p.username, Timestamp::now(), None, None)?;
-    let env = save(&state, &p, &env, v, &case, reason).await?;
+    let env = ops::update_with(
+        &*state.store,
+        &p,
+        EntityKind::PersonCase,
+        env.id,
+        v,
+        reason,
+        "the case",
+        |case: &mut PersonCase| {
+            Ok(case.transition(t.clone(), &p.username, Timestamp::now(), None, None)?)
+        },
+    )
+    .await?;
     Ok(record_response(StatusCode::OK, &env, false))
+}
+
+/// A person case that is not retracted.
+fn is_case(env: Option<&Envelope>) -> bool {
+    env.is_some_and(|e| e.kind == EntityKind::PersonCase && !e.retracted)
 }
 
 /// 422 naming `field` unless `id` is a party.
@@ -117,6 +136,22 @@ async fn get_match(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     records::get(state, p, Path(("trace_matches".into(), id))).await
+}
+
+async fn aggregate_exchanges(
+    state: State<AppState>,
+    p: Principal,
+    q: Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    records::aggregate(state, p, Path("exchanges".into()), q).await
+}
+
+async fn aggregate_matches(
+    state: State<AppState>,
+    p: Principal,
+    q: Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    records::aggregate(state, p, Path("trace_matches".into()), q).await
 }
 
 async fn refuse_exchange(p: Principal) -> ApiResult<Response> {
@@ -166,54 +201,62 @@ async fn create_exchange(
             }
         }
     }
-    let mut cases: Vec<(Uuid, PersonCase)> = Vec::new();
-    let mut versions: Vec<Envelope> = Vec::new();
     for (li, leg) in exchange.legs.iter().enumerate() {
         for (ci, cid) in leg.cases.iter().enumerate() {
-            let env = state
-                .store
-                .get(*cid)
-                .await?
-                .filter(|e| e.kind == EntityKind::PersonCase && !e.retracted);
-            match env {
-                Some(env) => {
-                    cases.push((*cid, typed(&env)?));
-                    versions.push(env);
-                }
-                None => errs.push(format!("legs[{li}].cases[{ci}]"), "is not a person case"),
+            if !is_case(state.store.get(*cid).await?.as_ref()) {
+                errs.push(format!("legs[{li}].cases[{ci}]"), "is not a person case");
             }
         }
     }
     errs.into_result()?;
-    exchange.apply_to_cases(id, &mut cases, &p.username, Timestamp::now())?;
-    let mut parts = vec![Change::Create {
-        kind: EntityKind::Exchange,
-        id,
-        sensitivity: EntityKind::Exchange.default_sensitivity(),
-        record,
-    }];
-    for ((cid, case), env) in cases.iter().zip(&versions) {
-        let record = EntityKind::PersonCase.validate_json(
-            serde_json::to_value(case).map_err(|e| Problem::field("body", e.to_string()))?,
-            &now_ctx(),
-        )?;
-        parts.push(Change::Update {
-            kind: EntityKind::PersonCase,
-            id: *cid,
-            if_version: Some(env.version),
-            sensitivity: None,
-            record,
-        });
-    }
-    let applied = state
-        .store
-        .apply(Command {
-            actor: p.username.clone(),
-            reason,
-            idempotency: idem,
-            change: Change::Atomic(parts),
-        })
+    let mut cases_updated = 0;
+    let mut retry = ops::Retry::new("the exchange's cases");
+    let applied = loop {
+        let changes = async {
+            // Every case at the version read now, moved by the exchange.
+            let mut cases: Vec<(Uuid, PersonCase)> = Vec::new();
+            let mut versions: Vec<Envelope> = Vec::new();
+            for cid in exchange.legs.iter().flat_map(|l| &l.cases) {
+                let env = state.store.get(*cid).await?;
+                let env = env
+                    .filter(|e| is_case(Some(e)))
+                    .ok_or_else(|| Problem::not_found(format!("person case {cid}")))?;
+                cases.push((*cid, typed(&env)?));
+                versions.push(env);
+            }
+            exchange.apply_to_cases(id, &mut cases, &p.username, Timestamp::now())?;
+            let mut parts = vec![Change::Create {
+                kind: EntityKind::Exchange,
+                id,
+                sensitivity: EntityKind::Exchange.default_sensitivity(),
+                record: record.clone(),
+            }];
+            for ((cid, case), env) in cases.iter().zip(&versions) {
+                let record = EntityKind::PersonCase.validate_json(
+                    serde_json::to_value(case)
+                        .map_err(|e| Problem::field("body", e.to_string()))?,
+                    &now_ctx(),
+                )?;
+                parts.push(Change::Update {
+                    kind: EntityKind::PersonCase,
+                    id: *cid,
+                    if_version: Some(env.version),
+                    sensitivity: None,
+                    record,
+                });
+            }
+            cases_updated = cases.len();
+            // One change is written as itself, several atomically.
+            ApiResult::Ok(vec![Change::Atomic(parts)])
+        }
         .await?;
+        if let Some(a) = retry
+            .write(&*state.store, &p, reason.clone(), idem.clone(), changes)
+            .await?
+        {
+            break a;
+        }
+    };
     let env = state
         .store
         .get(id)
@@ -221,7 +264,7 @@ async fn create_exchange(
         .ok_or_else(|| Problem::not_found(format!("exchange {id}")))?;
     let mut res = record_response(StatusCode::CREATED, &env, applied.replayed);
     *res.body_mut() = axum::body::Body::from(
-        json!({"exchange": env.to_wire(), "cases_updated": cases.len()}).to_string(),
+        json!({"exchange": env.to_wire(), "cases_updated": cases_updated}).to_string(),
     );
     Ok(res)
 }
@@ -328,9 +371,9 @@ async fn candidates(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Decision {
+pub(crate) struct Decision {
     candidate: Uuid,
     decision: MatchDecision,
     #[serde(default)]
@@ -348,10 +391,10 @@ async fn decide(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
-    let (env, mut sought): (_, PersonCase) = load(&state, &p, EntityKind::PersonCase, &id).await?;
+    let (env, sought): (_, PersonCase) = load(&state, &p, EntityKind::PersonCase, &id).await?;
     may(&p, EntityKind::TraceMatch, Action::Create)?;
     may(&p, EntityKind::PersonCase, Action::Update)?;
-    let v = version(&headers, &env)?;
+    let v = ops::if_match(&headers)?;
     let (_, value) = json_body(body)?;
     let d: Decision = from_body(value)?;
     let cand_env = state
@@ -400,61 +443,78 @@ async fn decide(
         decided_at: now,
         reason: d.reason.clone(),
     };
-    let mut parts = vec![Change::Create {
+    let parts = vec![Change::Create {
         kind: EntityKind::TraceMatch,
         id: match_id,
         sensitivity: EntityKind::TraceMatch.default_sensitivity(),
         record: EntityKind::TraceMatch
             .validate_json(serde_json::to_value(&tm).expect("ser"), &now_ctx())?,
     }];
-    if d.decision == MatchDecision::Confirmed {
-        let dead = matches!(
-            candidate.status,
-            CaseStatus::Deceased | CaseStatus::RemainsTransferred
-        ) || candidate.kind == people::CaseKind::HumanRemains;
-        let to = if dead {
-            CaseStatus::Deceased
-        } else {
-            CaseStatus::LocatedAlive
-        };
-        if sought.status != CaseStatus::Missing {
-            return Err(Refused::conflict(format!(
-                "case {} is {}, not missing",
-                sought.reference,
-                truce_core::model::serde_name(&sought.status)
-            ))
-            .into());
+    let mut retry = ops::Retry::new("the case");
+    loop {
+        let changes = async {
+            let mut parts = parts.clone();
+            if d.decision != MatchDecision::Confirmed {
+                return Ok(parts);
+            }
+            // The sought case as it is now (re-read when a retry follows a
+            // concurrent change), at the version the request named, if any.
+            let env = state
+                .store
+                .get(env.id)
+                .await?
+                .filter(|e| e.kind == EntityKind::PersonCase && !e.retracted)
+                .ok_or_else(|| Problem::not_found(format!("person case {}", env.id)))?;
+            ops::expect_version(v, &env)?;
+            let mut sought: PersonCase = typed(&env)?;
+            let dead = matches!(
+                candidate.status,
+                CaseStatus::Deceased | CaseStatus::RemainsTransferred
+            ) || candidate.kind == people::CaseKind::HumanRemains;
+            let to = if dead {
+                CaseStatus::Deceased
+            } else {
+                CaseStatus::LocatedAlive
+            };
+            if sought.status != CaseStatus::Missing {
+                return Err(Refused::conflict(format!(
+                    "case {} is {}, not missing",
+                    sought.reference,
+                    truce_core::model::serde_name(&sought.status)
+                ))
+                .into());
+            }
+            sought.transition(
+                Transition {
+                    status: to,
+                    at: Some(now),
+                    party: None,
+                    reason: Some(format!("tracing match with case {}", candidate.reference)),
+                },
+                &p.username,
+                now,
+                None,
+                Some(match_id),
+            )?;
+            parts.push(Change::Update {
+                kind: EntityKind::PersonCase,
+                id: env.id,
+                if_version: Some(env.version),
+                sensitivity: None,
+                record: EntityKind::PersonCase
+                    .validate_json(serde_json::to_value(&sought).expect("ser"), &now_ctx())?,
+            });
+            ApiResult::Ok(parts)
         }
-        sought.transition(
-            Transition {
-                status: to,
-                at: Some(now),
-                party: None,
-                reason: Some(format!("tracing match with case {}", candidate.reference)),
-            },
-            &p.username,
-            now,
-            None,
-            Some(match_id),
-        )?;
-        parts.push(Change::Update {
-            kind: EntityKind::PersonCase,
-            id: env.id,
-            if_version: Some(v),
-            sensitivity: None,
-            record: EntityKind::PersonCase
-                .validate_json(serde_json::to_value(&sought).expect("ser"), &now_ctx())?,
-        });
-    }
-    state
-        .store
-        .apply(Command {
-            actor: p.username.clone(),
-            reason: d.reason,
-            idempotency: None,
-            change: Change::Atomic(parts),
-        })
         .await?;
+        if retry
+            .write(&*state.store, &p, d.reason.clone(), None, changes)
+            .await?
+            .is_some()
+        {
+            break;
+        }
+    }
     let m = state
         .store
         .get(match_id)

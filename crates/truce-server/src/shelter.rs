@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State, rejection::BytesRejection};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -21,14 +21,14 @@ use truce_core::shelter::{
     self, Movement, MovementKind, Refused, ShelterRegistration, ShelterSite, SiteStatus,
 };
 use truce_core::{EntityKind, Envelope, Sensitivity, ValidationContext};
-use truce_store::{Change, Command, ListQuery};
+use truce_store::{Change, ListQuery};
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Principal;
 use crate::problem::{ApiResult, Problem};
 use crate::records::{
-    audit, from_body, if_match, json_body, parse_id, parse_time, readable, record_response,
+    audit, from_body, json_body, parse_id, parse_time, readable, record_response,
 };
 
 impl From<Refused> for Problem {
@@ -93,44 +93,6 @@ pub(crate) async fn load<T: DeserializeOwned>(
     let env = readable(state, p, kind, parse_id(id)?).await?;
     let t = typed(&env)?;
     Ok((env, t))
-}
-
-/// `If-Match` when sent, else the version just read.
-pub(crate) fn version(headers: &HeaderMap, env: &Envelope) -> ApiResult<u64> {
-    match headers.get(header::IF_MATCH) {
-        Some(_) => if_match(headers),
-        None => Ok(env.version),
-    }
-}
-
-/// Validates `data` as `kind` and stores it as the next version of `env`.
-pub(crate) async fn save<T: serde::Serialize>(
-    state: &AppState,
-    p: &Principal,
-    env: &Envelope,
-    if_version: u64,
-    data: &T,
-    reason: Option<String>,
-) -> ApiResult<Envelope> {
-    let record = env
-        .kind
-        .validate_json(serde_json::to_value(data).map_err(internal)?, &now_ctx())?;
-    let applied = state
-        .store
-        .apply(Command {
-            actor: p.username.clone(),
-            reason,
-            idempotency: None,
-            change: Change::Update {
-                kind: env.kind,
-                id: env.id,
-                if_version: Some(if_version),
-                sensitivity: None,
-                record,
-            },
-        })
-        .await?;
-    applied.record.ok_or_else(|| internal("no record"))
 }
 
 /// Every record of `kind` `p` may read that references `reference` (or
@@ -223,21 +185,27 @@ async fn check_in(
     }
     EntityKind::ShelterRegistration.protect_fields(&mut value, None);
     let record = EntityKind::ShelterRegistration.validate_json(value, &now_ctx())?;
-    let applied = state
-        .store
-        .apply(Command {
-            actor: p.username.clone(),
-            reason,
-            idempotency: None,
-            change: Change::Create {
+    let id = Uuid::now_v7();
+    let sensitivity =
+        sensitivity.unwrap_or_else(|| EntityKind::ShelterRegistration.default_sensitivity());
+    let mut retry = crate::ops::Retry::new("the site");
+    let applied = loop {
+        let changes = async {
+            ApiResult::Ok(vec![Change::Create {
                 kind: EntityKind::ShelterRegistration,
-                id: Uuid::now_v7(),
-                sensitivity: sensitivity
-                    .unwrap_or_else(|| EntityKind::ShelterRegistration.default_sensitivity()),
-                record,
-            },
-        })
+                id,
+                sensitivity,
+                record: record.clone(),
+            }])
+        }
         .await?;
+        if let Some(a) = retry
+            .write(&*state.store, &p, reason.clone(), None, changes)
+            .await?
+        {
+            break a;
+        }
+    };
     let env = applied.record.ok_or_else(|| internal("no record"))?;
     let regs: Vec<(Envelope, ShelterRegistration)> = list_all(
         &state,
@@ -255,10 +223,11 @@ async fn check_in(
     Ok(res)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CheckOut {
+pub(crate) struct CheckOut {
     #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     at: Option<Timestamp>,
     #[serde(default)]
     to: Option<String>,
@@ -275,15 +244,26 @@ async fn check_out(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
-    let (env, mut reg): (_, ShelterRegistration) =
+    let (env, _): (_, ShelterRegistration) =
         load(&state, &p, EntityKind::ShelterRegistration, &id).await?;
     may(&p, EntityKind::ShelterRegistration, Action::Update)?;
-    let v = version(&headers, &env)?;
+    let v = crate::ops::if_match(&headers)?;
     let (_, value) = json_body(body)?;
     let req: CheckOut = from_body(value)?;
     let now = Timestamp::now();
-    reg.check_out(req.at.unwrap_or(now), req.to, now)?;
-    let env = save(&state, &p, &env, v, &reg, req.reason).await?;
+    let env = crate::ops::update_with(
+        &*state.store,
+        &p,
+        EntityKind::ShelterRegistration,
+        env.id,
+        v,
+        req.reason.clone(),
+        "the registration",
+        |reg: &mut ShelterRegistration| {
+            Ok(reg.check_out(req.at.unwrap_or(now), req.to.clone(), now)?)
+        },
+    )
+    .await?;
     Ok(record_response(StatusCode::OK, &env, false))
 }
 

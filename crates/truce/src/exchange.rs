@@ -287,13 +287,25 @@ enum Sink<'a> {
     Geojson(&'a mut dyn Write),
 }
 
+/// Who an export is for: names in people records are redacted by the
+/// core's `people::redact` unless `role` may read them, and the export of
+/// people records is journaled as a read by `actor`, as the API journals it.
+pub struct ExportFor {
+    /// The role the file is meant for.
+    pub role: truce_core::Role,
+    /// Who runs the export.
+    pub actor: String,
+}
+
 /// Writes every visible record of `kind` to `out`, streaming page by page
-/// (XLSX: row by row into the workbook, written out at the end).
+/// (XLSX: row by row into the workbook, written out at the end), people
+/// records redacted for `to.role`.
 pub async fn export(
     store: &dyn Store,
     kind: EntityKind,
     format: Format,
     out: &mut dyn Write,
+    to: &ExportFor,
 ) -> Result<u64> {
     let mut q = ListQuery::new(kind, Sensitivity::Restricted);
     q.limit = 5000;
@@ -319,7 +331,25 @@ pub async fn export(
         )?)),
     };
     loop {
-        let page = store.list(&q).await?;
+        let mut page = store.list(&q).await?;
+        if kind.is_people() && !page.items.is_empty() {
+            let ids: Vec<Uuid> = page.items.iter().map(|e| e.id).collect();
+            store
+                .apply(Command {
+                    actor: to.actor.clone(),
+                    reason: Some(format!("truce export for {}", to.role)),
+                    idempotency: None,
+                    change: Change::AuditRead {
+                        entity: kind.as_str().into(),
+                        entity_id: Uuid::nil(),
+                        payload: json!({"ids": ids}),
+                    },
+                })
+                .await?;
+            for env in &mut page.items {
+                env.data = truce_core::people::redact(kind, &env.data, to.role);
+            }
+        }
         for env in &page.items {
             match &mut sink {
                 Sink::Csv(w) => w.write(&env.to_wire())?,

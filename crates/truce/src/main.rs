@@ -117,6 +117,10 @@ enum Cmd {
         /// Output file; standard output when absent.
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// The role the export is for: names in people records are
+        /// redacted unless it may read them (default: redacted).
+        #[arg(long)]
+        role: Option<String>,
     },
     /// Walk the journal's hash chain and check current state against it.
     Verify,
@@ -509,8 +513,21 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 n as f64 / secs.max(1e-9)
             );
         }
-        Cmd::Export { kind, format, out } => {
+        Cmd::Export {
+            kind,
+            format,
+            out,
+            role,
+        } => {
             let kind = kind_arg(&kind)?;
+            let role = match role {
+                None => Role::Viewer,
+                Some(r) => Role::parse(&r).ok_or_else(|| anyhow!("--role: unknown role {r:?}"))?,
+            };
+            let to = exchange::ExportFor {
+                role,
+                actor: cli_actor(),
+            };
             let format = format
                 .or_else(|| out.as_deref().and_then(Format::from_path))
                 .unwrap_or(Format::Geojson);
@@ -518,10 +535,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let n = match &out {
                 Some(p) => {
                     let mut f = std::io::BufWriter::new(std::fs::File::create(p)?);
-                    exchange::export(&store, kind, format, &mut f).await?
+                    exchange::export(&store, kind, format, &mut f, &to).await?
                 }
                 None => {
-                    exchange::export(&store, kind, format, &mut std::io::stdout().lock()).await?
+                    exchange::export(&store, kind, format, &mut std::io::stdout().lock(), &to)
+                        .await?
                 }
             };
             eprintln!("exported {n} {}", kind.collection());
