@@ -38,7 +38,9 @@ fn source_paths() -> BTreeSet<String> {
             let t = rest.trim_start();
             if let Some(t) = t.strip_prefix('"') {
                 let end = t.find('"').expect("closing quote");
-                out.insert(t[..end].to_string());
+                // Routes of the outer router may spell out the prefix.
+                let p = &t[..end];
+                out.insert(p.strip_prefix("/api/v1").unwrap_or(p).to_string());
             }
         }
     }
