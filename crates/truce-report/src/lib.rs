@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod compute;
+mod modules;
 mod pdf;
 mod render;
 mod sections;

@@ -107,11 +107,16 @@ fn section(o: &mut String, sec: &SectionData) {
             "#image(bytes({}), format: \"svg\", width: 100%)\n",
             lit(&chart(c))
         ));
+        o.push_str(&format!("#par(text(size: 8pt, {}))\n", lit(&c.title)));
     }
     if let Some(m) = &sec.map {
         o.push_str(&format!(
             "#image(bytes({}), format: \"svg\", width: 80%)\n",
             lit(&map(m))
+        ));
+        o.push_str(&format!(
+            "#par(text(size: 8pt, {}))\n",
+            lit(&crate::render::map_caption(m))
         ));
     }
     if let Some(t) = &sec.table {

@@ -188,6 +188,15 @@ fn md_section(o: &mut String, sec: &SectionData) {
 
 const CSS: &str = "body{font-family:'Noto Sans','Noto Sans Armenian','DejaVu Sans',sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;line-height:1.45}h1{font-size:1.6rem}h2{font-size:1.2rem;border-bottom:1px solid #ccc;padding-bottom:.2rem;margin-top:2rem}table{border-collapse:collapse;margin:.6rem 0;width:100%}th,td{border:1px solid #ccc;padding:.25rem .45rem;text-align:left;vertical-align:top}td.n{text-align:right}.notice{background:#fff4ce;border:1px solid #e0c060;padding:.5rem .8rem}.meta{color:#444;font-size:.9rem}figure{margin:.8rem 0}svg{max-width:100%;height:auto}";
 
+/// What the map shows, in words, from the classes it draws.
+pub(crate) fn map_caption(m: &crate::MapFigure) -> String {
+    if m.areas.iter().any(|a| a.2 == "hazard") {
+        "Areas of responsibility (blue), open hazard areas (brown) and the period's recorded violations (red).".into()
+    } else {
+        "Areas of responsibility and the period's recorded violations.".into()
+    }
+}
+
 fn html(s: &SignedBulletin) -> String {
     let b = &s.bulletin;
     let mut o = String::new();
@@ -241,8 +250,9 @@ fn html(s: &SignedBulletin) -> String {
         if let Some(m) = &sec.map {
             let _ = writeln!(
                 o,
-                "<figure>{}<figcaption>Areas of responsibility and the period's recorded violations.</figcaption></figure>",
-                map(m)
+                "<figure>{}<figcaption>{}</figcaption></figure>",
+                map(m),
+                esc(&map_caption(m))
             );
         }
         if let Some(t) = &sec.table {

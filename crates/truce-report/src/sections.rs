@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use truce_core::geometry::Area;
 use truce_core::incident::{CEASEFIRE_VIOLATION, Incident, VerificationStatus};
+use truce_core::mine::{HazardArea, HazardStatus};
 use truce_core::model::{Aor, Post};
 use truce_core::{EntityKind, Envelope, Sensitivity};
 use truce_store::{ListQuery, Store};
@@ -45,6 +46,9 @@ pub struct Chart {
     pub title: String,
     /// `(YYYY-MM-DD, value)` in date order.
     pub points: Vec<(String, f64)>,
+    /// Bar colour (CSS), when not the default red of violations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub colour: Option<String>,
 }
 
 /// What the map figure draws, in WGS84.
@@ -81,7 +85,7 @@ pub struct SectionData {
 }
 
 impl SectionData {
-    fn new(id: &str, title: &str) -> Self {
+    pub(crate) fn new(id: &str, title: &str) -> Self {
         SectionData {
             id: id.into(),
             title: title.into(),
@@ -117,6 +121,13 @@ pub fn sections() -> Vec<Box<dyn Section>> {
         Box::new(PostsStaffed),
         Box::new(Violations),
         Box::new(IncidentTable),
+        Box::new(crate::modules::Demining),
+        Box::new(crate::modules::Deliveries),
+        Box::new(crate::modules::ShelterOccupancy),
+        Box::new(crate::modules::Returns),
+        Box::new(crate::modules::Exchanges),
+        Box::new(crate::modules::Agreements),
+        Box::new(crate::modules::ProtectedSites),
     ]
 }
 
@@ -135,7 +146,7 @@ pub(crate) async fn all(store: &dyn Store, mut q: ListQuery) -> Result<Vec<Envel
     }
 }
 
-fn typed<T: serde::de::DeserializeOwned>(envs: &[Envelope]) -> Vec<(Envelope, T)> {
+pub(crate) fn typed<T: serde::de::DeserializeOwned>(envs: &[Envelope]) -> Vec<(Envelope, T)> {
     envs.iter()
         .filter_map(|e| {
             serde_json::from_value(e.data.clone())
@@ -300,6 +311,7 @@ impl Section for Violations {
         s.chart = Some(Chart {
             title: "Ceasefire violations per day, last 30 days".into(),
             points: per_day.into_iter().collect(),
+            colour: None,
         });
         let mut map = MapFigure::default();
         for (code, _, _, area) in &shapes {
@@ -308,6 +320,24 @@ impl Section for Violations {
                 serde_json::to_value(area).unwrap_or(Value::Null),
                 "aor".into(),
             ));
+        }
+        // Hazard areas still open at the end of the period, as recorded.
+        for (_, h) in typed::<HazardArea>(
+            &all(
+                cx.store,
+                ListQuery::new(EntityKind::HazardArea, Sensitivity::Restricted),
+            )
+            .await?,
+        ) {
+            if matches!(h.status, HazardStatus::Open | HazardStatus::InProgress)
+                && h.recorded_at.is_none_or(|t| t <= cx.period.end())
+            {
+                map.areas.push((
+                    h.code.clone(),
+                    serde_json::to_value(&h.area).unwrap_or(Value::Null),
+                    "hazard".into(),
+                ));
+            }
         }
         for i in incidents.iter().filter(|i| in_period(i, &cx.period)) {
             map.points

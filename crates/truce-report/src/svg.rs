@@ -26,13 +26,14 @@ pub(crate) fn chart(c: &Chart) -> String {
         r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{}"><rect width="{w}" height="{h}" fill="#fff"/>"##,
         esc(&c.title)
     );
+    let colour = esc(c.colour.as_deref().unwrap_or("#b3261e"));
     // Days with nothing draw no bar (a zero-height rect is invalid SVG).
     for (i, (day, v)) in c.points.iter().enumerate().filter(|(_, (_, v))| *v > 0.0) {
         let bh = (h - 2.0 * pad) * v / max;
         let x = pad + i as f64 * bw;
         let _ = write!(
             s,
-            r##"<rect x="{x:.1}" y="{:.1}" width="{:.1}" height="{bh:.1}" fill="#b3261e"><title>{} {v}</title></rect>"##,
+            r##"<rect x="{x:.1}" y="{:.1}" width="{:.1}" height="{bh:.1}" fill="{colour}"><title>{} {v}</title></rect>"##,
             h - pad - bh,
             (bw - 1.0).max(1.0),
             esc(day)
@@ -57,7 +58,8 @@ pub(crate) fn chart(c: &Chart) -> String {
     }
     let _ = write!(
         s,
-        r##"<text x="{pad}" y="16" font-size="11" font-family="sans-serif">max {max}</text></svg>"##
+        r##"<text x="{pad}" y="16" font-size="11" font-family="sans-serif">max {}</text></svg>"##,
+        crate::render::fmt_value(max)
     );
     s
 }

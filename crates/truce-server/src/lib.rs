@@ -7,6 +7,7 @@ mod admin;
 mod agreements;
 pub mod auth;
 mod bulletins;
+mod dashboard;
 mod exports;
 pub mod logistics;
 mod mine;
@@ -132,6 +133,7 @@ pub fn router(state: AppState) -> Router {
         .merge(people::routes())
         .merge(agreements::routes())
         .merge(spatial::routes())
+        .merge(dashboard::routes())
         .route("/{collection}", get(records::list).post(records::create))
         .route("/{collection}/aggregate", get(records::aggregate))
         .route(

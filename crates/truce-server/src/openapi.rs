@@ -348,6 +348,7 @@ pub(crate) fn document() -> OpenApi {
         );
     paths = spatial_paths(paths);
     paths = export_paths(paths);
+    paths = dashboard_paths(paths);
     let mut components = Components::new();
     for (name, s) in schemas {
         components.schemas.insert(name, s);
@@ -530,4 +531,70 @@ fn export_paths(paths: PathsBuilder) -> PathsBuilder {
                 .build(),
         ),
     )
+}
+
+/// The dashboard endpoints (`dashboard.rs`) and the generic aggregate they
+/// extend.
+fn dashboard_paths(paths: PathsBuilder) -> PathsBuilder {
+    let ok = |desc: &str| {
+        problem_responses(
+            ResponsesBuilder::new().response("200", ResponseBuilder::new().description(desc)),
+            &[("401", "Not signed in"), ("422", "Bad filter")],
+        )
+    };
+    let dashboard = OperationBuilder::new()
+        .tag("dashboard")
+        .summary(Some(
+            "Incidents by day, category, status, area of responsibility and party; delivered tonnes by day and category"
+                .to_string(),
+        ))
+        .description(Some(
+            "Counts only what the caller's role may read. Whole UTC days when given as dates; default the last 30 days."
+                .to_string(),
+        ))
+        .parameters(Some([
+            query("from", "YYYY-MM-DD (whole day) or RFC 3339 time; default 29 days before `to`"),
+            query("to", "YYYY-MM-DD (whole day) or RFC 3339 time; default today"),
+            query("category", "incidents of this category or tag"),
+            query("status", "incidents of this status"),
+            query("party", "incidents concerning this party (UUID)"),
+            query("bbox", "min_lon,min_lat,max_lon,max_lat"),
+            query("q", "text search"),
+        ]))
+        .responses(ok(
+            "{from, to, incidents: {count, by_day, by_category, by_status, by_aor, by_party: [{key, name?, count, sum}]}, deliveries: {tonnes, lines, by_day, by_category: [{key, lines, tonnes}]} | null}",
+        ))
+        .build();
+    let aggregate = OperationBuilder::new()
+        .tag("dashboard")
+        .summary(Some(
+            "Counts and quantity sums of a collection, grouped".to_string(),
+        ))
+        .parameters(Some([
+            path_param("collection"),
+            query("by", "all, category, status, day, party or aor"),
+            query(
+                "from",
+                "RFC 3339 time or YYYY-MM-DD: records ending at or after",
+            ),
+            query(
+                "to",
+                "RFC 3339 time or YYYY-MM-DD: records starting at or before",
+            ),
+            query("category", "category or tag"),
+            query("status", "status"),
+            query("party", "party UUID"),
+            query("bbox", "min_lon,min_lat,max_lon,max_lat"),
+        ]))
+        .responses(ok("{buckets: [{key, name?, count, sum}]}"))
+        .build();
+    paths
+        .path(
+            "/api/v1/dashboard",
+            PathItem::new(HttpMethod::Get, dashboard),
+        )
+        .path(
+            "/api/v1/{collection}/aggregate",
+            PathItem::new(HttpMethod::Get, aggregate),
+        )
 }

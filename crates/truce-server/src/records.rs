@@ -607,7 +607,7 @@ pub async fn list(
     Ok(res)
 }
 
-/// `GET /api/v1/{collection}/aggregate?by=all|category|status|day&<filters>`:
+/// `GET /api/v1/{collection}/aggregate?by=all|category|status|day|party|aor&<filters>`:
 /// counts and quantity sums for dashboards, over what the caller may read.
 pub async fn aggregate(
     State(state): State<AppState>,
@@ -622,10 +622,18 @@ pub async fn aggregate(
         "category" => truce_store::Grouping::Category,
         "status" => truce_store::Grouping::Status,
         "day" => truce_store::Grouping::Day,
+        "party" => {
+            let buckets = crate::dashboard::by_party(state.store.as_ref(), &p, &q).await?;
+            return Ok(Json(json!({ "buckets": buckets })));
+        }
+        "aor" => {
+            let buckets = crate::dashboard::by_aor(state.store.as_ref(), &p, &q).await?;
+            return Ok(Json(json!({ "buckets": buckets })));
+        }
         other => {
             return Err(Problem::field(
                 "by",
-                format!("{other:?} is not all, category, status or day"),
+                format!("{other:?} is not all, category, status, day, party or aor"),
             ));
         }
     };

@@ -103,3 +103,89 @@ async fn bulletin_is_signed_served_and_verified() {
     let ok = truce_ok(&m.db, &["bulletin", "verify", pdf.to_str().unwrap()]);
     assert!(ok.starts_with("OK"), "{ok}");
 }
+
+/// The demo mission's four-week bulletin: every module section is there
+/// with figures that are not all zero.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_bulletin_shows_every_module_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::demo(dir.path()).await;
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(120))
+        .build()
+        .unwrap();
+    let r = client
+        .post(server.url("/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "analyst", "password": "analyst-demo"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    let from = today.checked_sub(jiff::Span::new().days(27)).unwrap();
+    let r = client
+        .get(server.url(&format!(
+            "/api/v1/bulletins/{today}?from={from}&to={today}&format=json"
+        )))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let b: serde_json::Value = r.json().await.unwrap();
+    let sections = b["bulletin"]["sections"].as_array().unwrap();
+    for id in [
+        "demining",
+        "deliveries",
+        "shelter",
+        "returns",
+        "exchanges",
+        "agreements",
+        "sites",
+    ] {
+        let s = sections
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap_or_else(|| panic!("{id} missing"));
+        let nonzero = s["figures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["value"].as_f64().unwrap() > 0.0)
+            .count();
+        assert!(nonzero >= 3, "{id}: {s}");
+        if !matches!(id, "demining" | "returns") {
+            assert!(s["table"].is_object(), "{id} has a table: {s}");
+        }
+    }
+    // The period's figures are not all zero either.
+    let fig = |k: &str| {
+        sections
+            .iter()
+            .flat_map(|s| s["figures"].as_array().unwrap())
+            .find(|f| f["key"] == k)
+            .unwrap_or_else(|| panic!("{k}"))["value"]
+            .as_f64()
+            .unwrap()
+    };
+    for k in [
+        "demining.released.total",
+        "deliveries.tonnes.total",
+        "shelter.persons",
+        "returns.persons",
+        "exchanges.persons",
+        "agreements.provisions.implemented",
+        "sites.assessments",
+    ] {
+        assert!(fig(k) > 0.0, "{k}");
+    }
+}
