@@ -489,6 +489,9 @@ pub struct Meeting {
     /// Notes.
     #[serde(default)]
     pub notes: Option<String>,
+    /// The intake documents and exact words this meeting was taken from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<crate::intake::SourceSpan>,
 }
 
 /// A requested change of a follow-up action.
@@ -590,6 +593,7 @@ impl Record for Meeting {
             }
         }
         check_text(&self.notes, "notes", &mut e);
+        crate::intake::check_sources(&self.sources, "sources", &mut e);
         e.into_result()
     }
     fn index(&self) -> IndexFields {

@@ -401,6 +401,9 @@ pub struct Incident {
     /// Narrative.
     #[serde(default)]
     pub notes: Option<String>,
+    /// The intake documents and exact words this incident was taken from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<crate::intake::SourceSpan>,
 }
 
 fn one_u8() -> u8 {
@@ -457,6 +460,7 @@ impl Record for Incident {
         }
         check_text(&self.source, "source", &mut e);
         check_text(&self.notes, "notes", &mut e);
+        crate::intake::check_sources(&self.sources, "sources", &mut e);
         if let Some(g) = &self.source_grading
             && !(1..=6).contains(&g.credibility)
         {
@@ -564,6 +568,7 @@ impl Record for Incident {
                 .and_then(|v| v.observing_post)
                 .into_iter()
                 .chain(self.duplicate_of)
+                .chain(self.sources.iter().map(|s| s.document))
                 .collect(),
             quantity: Some(
                 self.ceasefire_violation

@@ -11,6 +11,7 @@ pub mod agreements;
 pub mod error;
 pub mod geometry;
 pub mod incident;
+pub mod intake;
 pub mod journal;
 pub mod logistics;
 pub mod mine;

@@ -165,6 +165,10 @@ record_kinds! {
     Site => crate::sites::Site, "site", "sites", Sites;
     /// A condition assessment of a protected site.
     SiteAssessment => crate::sites::SiteAssessment, "site_assessment", "site_assessments", Sites;
+    /// A press release, bulletin or report fed to intake (through the intake action only).
+    IntakeDocument => crate::intake::IntakeDocument, "intake_document", "intake_documents", Intake;
+    /// A candidate fact extracted from intake documents, under review (through the intake actions only).
+    IntakeCandidate => crate::intake::Candidate, "intake_candidate", "intake_candidates", Intake;
 }
 
 impl EntityKind {
@@ -190,6 +194,10 @@ impl EntityKind {
             EntityKind::ReleaseCertificate => Some("POST /api/v1/hazard_areas/{id}/certificate"),
             EntityKind::ManifestLine => Some("POST /api/v1/convoys/{id}/manifest"),
             EntityKind::StockMovement => Some("POST /api/v1/warehouses/{id}/movements"),
+            EntityKind::IntakeDocument => Some("POST /api/v1/intake/documents"),
+            EntityKind::IntakeCandidate => {
+                Some("POST /api/v1/intake/candidates/{id}/accept or /reject")
+            }
             _ => None,
         }
     }

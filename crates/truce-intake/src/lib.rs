@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 
 mod actors;
+mod context;
 mod dates;
 pub mod eval;
 mod events;
@@ -32,6 +33,7 @@ pub use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 pub use actors::{ACTORS_CSV, ActorRecord, ActorTable};
+pub use context::{Context, contexts};
 pub use gazetteer::{GAZETTEER_CSV, Gazetteer, PlaceRecord};
 pub use html::strip_html;
 

@@ -9,6 +9,7 @@ pub mod auth;
 mod bulletins;
 mod dashboard;
 mod exports;
+mod intake;
 pub mod logistics;
 mod mine;
 mod openapi;
@@ -134,6 +135,7 @@ pub fn router(state: AppState) -> Router {
         .merge(agreements::routes())
         .merge(spatial::routes())
         .merge(dashboard::routes())
+        .merge(intake::routes())
         .route("/{collection}", get(records::list).post(records::create))
         .route("/{collection}/aggregate", get(records::aggregate))
         .route(

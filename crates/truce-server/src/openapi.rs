@@ -349,6 +349,7 @@ pub(crate) fn document() -> OpenApi {
     paths = spatial_paths(paths);
     paths = export_paths(paths);
     paths = dashboard_paths(paths);
+    paths = intake_paths(paths, &mut schemas);
     let mut components = Components::new();
     for (name, s) in schemas {
         components.schemas.insert(name, s);
@@ -596,5 +597,132 @@ fn dashboard_paths(paths: PathsBuilder) -> PathsBuilder {
         .path(
             "/api/v1/{collection}/aggregate",
             PathItem::new(HttpMethod::Get, aggregate),
+        )
+}
+
+/// Intake: documents in, the review queue, accept and reject.
+fn intake_paths(paths: PathsBuilder, schemas: &mut Vec<(String, RefOr<Schema>)>) -> PathsBuilder {
+    let edit = add::<truce_core::intake::CandidateEdit>(schemas);
+    let op = |summary: &str,
+              params: Vec<utoipa::openapi::path::Parameter>,
+              codes: &[(&str, &str)],
+              ok: (&str, &str)| {
+        OperationBuilder::new()
+            .tag("intake")
+            .summary(Some(summary.to_string()))
+            .parameters(Some(params))
+            .responses(problem_responses(
+                ResponsesBuilder::new().response(ok.0, ResponseBuilder::new().description(ok.1)),
+                codes,
+            ))
+    };
+    let idem = || header_param("Idempotency-Key", "retries return the first result", false);
+    let post_doc = op(
+        "Store a document ({text | html, title?, outlet?, url?, published?}) and the candidate facts extracted from it; a fact already pending from another report gets this document as one more source",
+        vec![idem()],
+        &[("401", "Not signed in"), ("403", "Role may not add documents"), ("422", "Invalid field")],
+        ("201", "{document, candidates, merged}"),
+    )
+    .request_body(Some(
+        RequestBodyBuilder::new()
+            .content(
+                "application/json",
+                json_content(Ref::from_schema_name("IntakeDocument").into()),
+            )
+            .description(Some("An IntakeDocument, with the text in `text` (plain) or `html`"))
+            .build(),
+    ))
+    .build();
+    let list_docs = op(
+        "Documents, newest first, without their text",
+        vec![
+            query("q", "text search in title and outlet"),
+            query("outlet", "outlet"),
+        ],
+        &[("401", "Not signed in")],
+        ("200", "{items}"),
+    )
+    .build();
+    let get_doc = op(
+        "One document with its text",
+        vec![path_param("id")],
+        &[("404", "Not found")],
+        ("200", "IntakeDocument"),
+    )
+    .build();
+    let list_cands = op(
+        "The review queue: candidates (pending by default), each fact once with all its sources",
+        vec![
+            query("status", "pending (default), accepted, rejected or all"),
+            query("document", "document id"),
+            query("kind", "quantity, place, date, actor or event"),
+            query("category", "e.g. aid.food, violations.ceasefire, meeting"),
+        ],
+        &[("401", "Not signed in"), ("422", "Bad filter")],
+        ("200", "{items}: candidates with targets and documents"),
+    )
+    .build();
+    let get_cand = op(
+        "One candidate",
+        vec![path_param("id")],
+        &[("404", "Not found")],
+        ("200", "Candidate"),
+    )
+    .build();
+    let accept = op(
+        "Accept a pending candidate: as the fact itself (target fact, default), as a new record (target incident or meeting, with record fields the text lacks) or by linking an existing record; edit corrects values first. The record created or linked keeps the sources (document, start, end, text)",
+        vec![path_param("id"), idem()],
+        &[
+            ("403", "Role may not review or create the target"),
+            ("404", "Not found"),
+            ("409", "The candidate is not pending"),
+            ("422", "Invalid field (edit.*, record.*, target, link)"),
+        ],
+        ("201", "{candidate, record}"),
+    )
+    .request_body(Some(
+        RequestBodyBuilder::new()
+            .content("application/json", json_content(edit))
+            .description(Some(
+                "{target?: fact|incident|meeting, link?: record id, edit?: CandidateEdit, record?: {fields}, reason?}",
+            ))
+            .build(),
+    ))
+    .build();
+    let reject = op(
+        "Reject a pending candidate with a reason",
+        vec![path_param("id"), idem()],
+        &[
+            ("403", "Role may not review"),
+            ("404", "Not found"),
+            ("409", "The candidate is not pending"),
+            ("422", "No reason"),
+        ],
+        ("200", "{candidate}"),
+    )
+    .build();
+    let mut docs = PathItem::new(HttpMethod::Get, list_docs);
+    docs.post = Some(post_doc);
+    paths
+        .path("/api/v1/intake/documents", docs)
+        .path(
+            "/api/v1/intake/documents/{id}",
+            PathItem::new(HttpMethod::Get, get_doc),
+        )
+        .path(
+            "/api/v1/intake/candidates",
+            PathItem::new(HttpMethod::Get, list_cands),
+        )
+        .path(
+            "/api/v1/intake/candidates/{id}",
+            PathItem::new(HttpMethod::Get, get_cand),
+        )
+        .path(
+            "/api/v1/intake/candidates/{id}/accept",
+            PathItem::new(HttpMethod::Post, accept),
+        )
+        .path(
+            "/api/v1/intake/candidates/{id}/reject",
+            PathItem::new(HttpMethod::Post, reject),
         )
 }
