@@ -33,16 +33,49 @@ use crate::{
 pub const MAX_BATCH: usize = 512;
 /// Rows per multi-row INSERT (kept under SQLite's variable limit).
 const ROWS_PER_INSERT: usize = 400;
+/// WAL frames (pages) above which the checkpointer also restarts the WAL,
+/// briefly holding the writer, so the file stays bounded under sustained
+/// load (≈ 128 MiB at 4 KiB pages).
+const WAL_RESTART_FRAMES: i64 = 32_768;
+/// Pause between a commit and the checkpoint it triggers, so one
+/// checkpoint (two fsyncs) covers many group commits.
+const CHECKPOINT_PAUSE: Duration = Duration::from_millis(100);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
 enum Job {
-    One(Box<Command>, Reply<Applied>),
-    All(Vec<Command>, Reply<Vec<Applied>>),
-    Stream(mpsc::Receiver<crate::ImportChunk>, Reply<u64>),
+    One(Box<Queued>, Reply<Applied>),
+    All(Vec<Queued>, Reply<Vec<Applied>>),
+    Stream(mpsc::Receiver<Prepared>, Reply<u64>),
     Replicate(Vec<JournalEntry>, Reply<Head>),
+}
+
+/// A command with the work that needs no journal position done already, in
+/// the caller's task rather than in the single writer: the canonical JSON
+/// of the record it writes (journal payload and stored data).
+struct Queued {
+    cmd: Command,
+    data_json: Option<String>,
+}
+
+impl Queued {
+    fn new(cmd: Command) -> Self {
+        let data_json = match &cmd.change {
+            Change::Create { record, .. } | Change::Update { record, .. } => {
+                Some(canonical_json(&record.data))
+            }
+            _ => None,
+        };
+        Queued { cmd, data_json }
+    }
+}
+
+/// A chunk of a streamed import after [`Queued::new`].
+enum Prepared {
+    Commands(Vec<Queued>),
+    Commit,
 }
 
 /// A mission database in one SQLite file.
@@ -69,10 +102,23 @@ fn options(path: &Path) -> SqliteConnectOptions {
 
 impl SqliteStore {
     /// Opens (creating and migrating if needed) the database at `path` and
-    /// starts its writer task.
+    /// starts its writer task and its checkpointer.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        let mut conn = SqliteConnection::connect_with(&options(path)).await?;
+        // The writer never checkpoints inside a commit (SQLite's automatic
+        // checkpoint would copy pages to the database file and fsync it
+        // before the commit returns); the checkpointer does it beside it.
+        let mut conn =
+            SqliteConnection::connect_with(&options(path).pragma("wal_autocheckpoint", "0"))
+                .await?;
         MIGRATOR.run(&mut conn).await?;
+        let checkpoints = {
+            let ck =
+                SqliteConnection::connect_with(&options(path).pragma("wal_autocheckpoint", "0"))
+                    .await?;
+            let (tx, rx) = mpsc::channel(1);
+            tokio::spawn(checkpointer(ck, rx));
+            tx
+        };
         let head = load_head(&mut conn).await?;
         let next_rid: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(rid), 0) + 1 FROM records")
             .fetch_one(&mut conn)
@@ -86,6 +132,7 @@ impl SqliteStore {
             conn,
             head,
             next_rid,
+            checkpoints,
         };
         tokio::spawn(writer.run(rx));
         Ok(SqliteStore {
@@ -227,13 +274,17 @@ fn entry_from(row: &SqliteRow) -> Result<JournalEntry, StoreError> {
 /// The journal payload of a create or update: what `verify` compares the
 /// current state with.
 fn state_payload(sensitivity: Sensitivity, data: &serde_json::Value) -> String {
+    state_payload_of(sensitivity, &canonical_json(data))
+}
+
+/// [`state_payload`] from the canonical JSON of the data.
+fn state_payload_of(sensitivity: Sensitivity, data: &str) -> String {
     // Canonical JSON of {"sensitivity": .., "data": ..} ("data" sorts first),
     // written without cloning `data` into a temporary object.
     let sensitivity = canonical_json(&serde_json::json!(sensitivity));
-    let data = canonical_json(data);
     let mut out = String::with_capacity(data.len() + sensitivity.len() + 24);
     out.push_str("{\"data\":");
-    out.push_str(&data);
+    out.push_str(data);
     out.push_str(",\"sensitivity\":");
     out.push_str(&sensitivity);
     out.push('}');
@@ -259,6 +310,38 @@ struct Writer {
     conn: SqliteConnection,
     head: Head,
     next_rid: i64,
+    /// Tells the checkpointer that the WAL grew.
+    checkpoints: mpsc::Sender<()>,
+}
+
+/// Copies committed WAL pages into the database file on its own connection,
+/// off the writer's commit path: a passive checkpoint after commits (never
+/// blocks the writer), and a restart of the WAL once it passes
+/// [`WAL_RESTART_FRAMES`], which holds the writer only while the few pages
+/// not yet copied are. Ends when the writer does; closing its connection
+/// then lets SQLite checkpoint whatever is left.
+async fn checkpointer(mut conn: SqliteConnection, mut wake: mpsc::Receiver<()>) {
+    while wake.recv().await.is_some() {
+        tokio::time::sleep(CHECKPOINT_PAUSE).await;
+        let _ = wake.try_recv();
+        let res = async {
+            let (_busy, log, _done): (i64, i64, i64) =
+                sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+                    .fetch_one(&mut conn)
+                    .await?;
+            if log > WAL_RESTART_FRAMES {
+                sqlx::query("PRAGMA wal_checkpoint(RESTART)")
+                    .execute(&mut conn)
+                    .await?;
+            }
+            Ok::<_, sqlx::Error>(())
+        }
+        .await;
+        if let Err(e) = res {
+            tracing::warn!("checkpoint: {e}");
+        }
+    }
+    let _ = conn.close().await;
 }
 
 /// A record row to upsert, with its index columns.
@@ -267,6 +350,8 @@ struct RecordWrite {
     rid: i64,
     env: Envelope,
     index: Option<truce_core::IndexFields>,
+    /// `env.data` as canonical JSON, when already computed.
+    data_json: Option<String>,
 }
 
 impl Batch {
@@ -353,21 +438,27 @@ impl Writer {
                 let _ = reply.send(res);
             }
         }
+        let _ = self.checkpoints.try_send(());
     }
 
     /// One transaction over every chunk received; committed only when the
     /// sender says so, rolled back if it goes away or a chunk is refused.
     async fn apply_stream(
         &mut self,
-        mut chunks: mpsc::Receiver<crate::ImportChunk>,
+        mut chunks: mpsc::Receiver<Prepared>,
     ) -> Result<u64, StoreError> {
         let saved = (self.head, self.next_rid);
         let res = async {
             let mut tx = begin_write(&mut self.conn, &mut self.head, &mut self.next_rid).await?;
+            let existing = self.next_rid - 1;
+            let mut dropped: Option<Vec<(String, String)>> = None;
             let mut n = 0u64;
             loop {
                 match chunks.recv().await {
-                    Some(crate::ImportChunk::Commands(cmds)) => {
+                    Some(Prepared::Commands(cmds)) => {
+                        if dropped.is_none() && n >= BULK_MIN_ROWS && n as i64 >= existing {
+                            dropped = Some(drop_secondary_indexes(&mut tx).await?);
+                        }
                         for r in
                             apply_batch(&mut tx, &mut self.head, &mut self.next_rid, &cmds).await?
                         {
@@ -375,13 +466,19 @@ impl Writer {
                             n += 1;
                         }
                     }
-                    Some(crate::ImportChunk::Commit) => break,
+                    Some(Prepared::Commit) => break,
                     None => {
                         return Err(StoreError::Conflict(
                             "import abandoned; nothing was written".into(),
                         ));
                     }
                 }
+            }
+            for (_, sql) in dropped.unwrap_or_default() {
+                sqlx::query(AssertSqlSafe(sql))
+                    .persistent(false)
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
             Ok(n)
@@ -393,7 +490,7 @@ impl Writer {
         res
     }
 
-    async fn commit_group(&mut self, cmds: Vec<Command>, replies: Vec<Reply<Applied>>) {
+    async fn commit_group(&mut self, cmds: Vec<Queued>, replies: Vec<Reply<Applied>>) {
         let saved = (self.head, self.next_rid);
         let outcome = async {
             let mut tx = begin_write(&mut self.conn, &mut self.head, &mut self.next_rid).await?;
@@ -402,6 +499,7 @@ impl Writer {
             Ok::<_, StoreError>(results)
         }
         .await;
+        let _ = self.checkpoints.try_send(());
         match outcome {
             Ok(results) => {
                 for (r, reply) in results.into_iter().zip(replies) {
@@ -419,7 +517,7 @@ impl Writer {
         }
     }
 
-    async fn apply_all(&mut self, cmds: Vec<Command>) -> Result<Vec<Applied>, StoreError> {
+    async fn apply_all(&mut self, cmds: Vec<Queued>) -> Result<Vec<Applied>, StoreError> {
         let saved = (self.head, self.next_rid);
         let res = async {
             let mut tx = begin_write(&mut self.conn, &mut self.head, &mut self.next_rid).await?;
@@ -438,6 +536,34 @@ impl Writer {
         }
         res
     }
+}
+
+/// Rows a streamed import applies with every index in place before it may
+/// drop the secondary ones (see [`drop_secondary_indexes`]).
+const BULK_MIN_ROWS: u64 = 16_384;
+
+/// Drops the explicitly created indexes of `records` and `journal` inside
+/// the open transaction and returns their names and definitions, so a bulk
+/// import appends rows without a random index insert each and builds the
+/// indexes again, sorted, before it commits. Uniqueness constraints (their
+/// automatic indexes) stay, and a rollback brings everything back. Done only
+/// once the import is larger than what the tables already hold, since the
+/// rebuild covers every row.
+async fn drop_secondary_indexes(
+    conn: &mut SqliteConnection,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let indexes: Vec<(String, String)> = sqlx::query_as(
+        "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name IN ('records', 'journal') AND sql IS NOT NULL ORDER BY name",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for (name, _) in &indexes {
+        sqlx::query(AssertSqlSafe(format!("DROP INDEX \"{name}\"")))
+            .persistent(false)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(indexes)
 }
 
 /// Appends foreign entries verbatim and applies their effect on records.
@@ -512,7 +638,7 @@ async fn replicate(
                             ));
                         }
                     };
-                    stage(&mut batch, &mut current, rid, env, Some(index));
+                    stage(&mut batch, &mut current, rid, env, Some(index), None);
                 }
                 Op::Retract => {
                     let (rid, mut env) = current
@@ -525,7 +651,7 @@ async fn replicate(
                     env.updated_by = e.actor.clone();
                     env.last_seq = e.seq;
                     let index = batch.by_rid.get(&rid).and_then(|w| w.index.clone());
-                    stage(&mut batch, &mut current, rid, env, index);
+                    stage(&mut batch, &mut current, rid, env, index, None);
                 }
                 Op::Read | Op::Login | Op::Revoke => {}
             }
@@ -564,7 +690,7 @@ async fn apply_batch(
     conn: &mut SqliteConnection,
     head: &mut Head,
     next_rid: &mut i64,
-    cmds: &[Command],
+    cmds: &[Queued],
 ) -> Result<Vec<Result<Applied, StoreError>>, StoreError> {
     // Prefetch the records and idempotency keys the batch touches.
     fn record_ids(change: &Change, out: &mut Vec<String>) {
@@ -578,7 +704,7 @@ async fn apply_batch(
     }
     let mut ids = Vec::new();
     for c in cmds {
-        record_ids(&c.change, &mut ids);
+        record_ids(&c.cmd.change, &mut ids);
     }
     ids.sort();
     ids.dedup();
@@ -602,9 +728,10 @@ async fn apply_batch(
     let wanted: Vec<(&str, &str)> = cmds
         .iter()
         .filter_map(|c| {
-            c.idempotency
+            c.cmd
+                .idempotency
                 .as_ref()
-                .map(|i| (c.actor.as_str(), i.key.as_str()))
+                .map(|i| (c.cmd.actor.as_str(), i.key.as_str()))
         })
         .collect();
     for chunk in wanted.chunks(ROWS_PER_INSERT) {
@@ -634,7 +761,7 @@ async fn apply_batch(
 
     let mut batch = Batch::new(Timestamp::now());
     let mut results = Vec::with_capacity(cmds.len());
-    for cmd in cmds {
+    for Queued { cmd, data_json } in cmds {
         if let Some(idem) = &cmd.idempotency {
             let k = (cmd.actor.clone(), idem.key.clone());
             if let Some((hash, seq, response)) = keys.get(&k) {
@@ -646,7 +773,16 @@ async fn apply_batch(
                 continue;
             }
         }
-        let res = apply_one(conn, head, next_rid, cmd, &mut current, &mut batch).await?;
+        let res = apply_one(
+            conn,
+            head,
+            next_rid,
+            cmd,
+            data_json.as_deref(),
+            &mut current,
+            &mut batch,
+        )
+        .await?;
         if let (Ok(applied), Some(idem)) = (&res, &cmd.idempotency)
             && !applied.replayed
         {
@@ -746,10 +882,15 @@ async fn apply_one(
     head: &mut Head,
     next_rid: &mut i64,
     cmd: &Command,
+    data_json: Option<&str>,
     current: &mut HashMap<Uuid, (i64, Envelope)>,
     batch: &mut Batch,
 ) -> Result<Result<Applied, StoreError>, StoreError> {
     let now = batch.now;
+    let canon = |data: &serde_json::Value| match data_json {
+        Some(j) => j.to_string(),
+        None => canonical_json(data),
+    };
     let applied = |seq, record: Envelope| Applied {
         seq,
         replayed: false,
@@ -784,7 +925,8 @@ async fn apply_one(
                     },
                 );
             }
-            let payload = state_payload(*sensitivity, &record.data);
+            let json = canon(&record.data);
+            let payload = state_payload_of(*sensitivity, &json);
             let seq = append(head, batch, cmd, kind.as_str(), *id, Op::Create, payload);
             let env = Envelope {
                 id: *id,
@@ -801,7 +943,14 @@ async fn apply_one(
             };
             let rid = *next_rid;
             *next_rid += 1;
-            stage(batch, current, rid, env.clone(), Some(record.index.clone()));
+            stage(
+                batch,
+                current,
+                rid,
+                env.clone(),
+                Some(record.index.clone()),
+                Some(json),
+            );
             Ok(Ok(applied(seq, env)))
         }
         Change::Update {
@@ -825,7 +974,8 @@ async fn apply_one(
                     created_id: None,
                 }));
             }
-            let payload = state_payload(sensitivity, &record.data);
+            let json = canon(&record.data);
+            let payload = state_payload_of(sensitivity, &json);
             let seq = append(head, batch, cmd, kind.as_str(), *id, Op::Update, payload);
             env.version += 1;
             env.sensitivity = sensitivity;
@@ -833,7 +983,14 @@ async fn apply_one(
             env.updated_at = now;
             env.updated_by = cmd.actor.clone();
             env.last_seq = seq;
-            stage(batch, current, rid, env.clone(), Some(record.index.clone()));
+            stage(
+                batch,
+                current,
+                rid,
+                env.clone(),
+                Some(record.index.clone()),
+                Some(json),
+            );
             Ok(Ok(applied(seq, env)))
         }
         Change::Retract {
@@ -853,7 +1010,7 @@ async fn apply_one(
             env.updated_by = cmd.actor.clone();
             env.last_seq = seq;
             let index = batch.by_rid.get(&rid).and_then(|w| w.index.clone());
-            stage(batch, current, rid, env.clone(), index);
+            stage(batch, current, rid, env.clone(), index, None);
             Ok(Ok(applied(seq, env)))
         }
         Change::AuditRead {
@@ -931,6 +1088,7 @@ async fn apply_one(
                     &mut t_head,
                     &mut t_rid,
                     &sub,
+                    None,
                     &mut t_current,
                     &mut t_batch,
                 ))
@@ -966,11 +1124,20 @@ fn stage(
     rid: i64,
     env: Envelope,
     index: Option<truce_core::IndexFields>,
+    data_json: Option<String>,
 ) {
     current.insert(env.id, (rid, env.clone()));
     if batch
         .by_rid
-        .insert(rid, RecordWrite { rid, env, index })
+        .insert(
+            rid,
+            RecordWrite {
+                rid,
+                env,
+                index,
+                data_json,
+            },
+        )
         .is_none()
     {
         batch.records.push(rid);
@@ -1166,7 +1333,11 @@ async fn flush(conn: &mut SqliteConnection, batch: Batch) -> Result<(), StoreErr
                 .push_bind(spaced(i.parties.iter().map(|p| p.to_string())))
                 .push_bind(i.text.clone())
                 .push_bind(i.geometry.as_ref().map(|g| g.to_string()))
-                .push_bind(e.data.to_string())
+                .push_bind(
+                    w.data_json
+                        .clone()
+                        .unwrap_or_else(|| canonical_json(&e.data)),
+                )
                 .push_bind(spaced(i.refs.iter().map(|p| p.to_string())))
                 .push_bind(i.quantity);
         });
@@ -1280,6 +1451,36 @@ fn spaced<S: AsRef<str>>(items: impl Iterator<Item = S>) -> String {
     s
 }
 
+/// Prepares the chunks of a streamed import ([`Queued::new`]) on the
+/// blocking pool, beside the reader that sends them and the writer that
+/// applies them. A sender that goes away without `Commit` ends the stream
+/// without one, so the writer rolls back; a writer that stops drops the
+/// receiver and the sender sees it.
+fn prepare_stream(mut chunks: mpsc::Receiver<crate::ImportChunk>) -> mpsc::Receiver<Prepared> {
+    let (tx, rx) = mpsc::channel(2);
+    tokio::spawn(async move {
+        while let Some(chunk) = chunks.recv().await {
+            let prepared = match chunk {
+                crate::ImportChunk::Commands(cmds) => {
+                    match tokio::task::spawn_blocking(move || {
+                        cmds.into_iter().map(Queued::new).collect()
+                    })
+                    .await
+                    {
+                        Ok(q) => Prepared::Commands(q),
+                        Err(_) => break,
+                    }
+                }
+                crate::ImportChunk::Commit => Prepared::Commit,
+            };
+            if tx.send(prepared).await.is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
 // ---------------------------------------------------------------------------
 // Reads
 
@@ -1288,7 +1489,7 @@ impl Store for SqliteStore {
     async fn apply(&self, cmd: Command) -> Result<Applied, StoreError> {
         let (tx, rx) = oneshot::channel();
         self.jobs
-            .send(Job::One(Box::new(cmd), tx))
+            .send(Job::One(Box::new(Queued::new(cmd)), tx))
             .await
             .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
@@ -1297,7 +1498,7 @@ impl Store for SqliteStore {
     async fn apply_all(&self, cmds: Vec<Command>) -> Result<Vec<Applied>, StoreError> {
         let (tx, rx) = oneshot::channel();
         self.jobs
-            .send(Job::All(cmds, tx))
+            .send(Job::All(cmds.into_iter().map(Queued::new).collect(), tx))
             .await
             .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
@@ -1309,7 +1510,7 @@ impl Store for SqliteStore {
     ) -> Result<u64, StoreError> {
         let (tx, rx) = oneshot::channel();
         self.jobs
-            .send(Job::Stream(chunks, tx))
+            .send(Job::Stream(prepare_stream(chunks), tx))
             .await
             .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?

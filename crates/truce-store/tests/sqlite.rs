@@ -268,3 +268,85 @@ async fn replicating_a_journal_rebuilds_the_same_records() {
     assert!(copy.replicate(entries[..1].to_vec()).await.is_err());
     assert_eq!(copy.head().await.unwrap(), head);
 }
+
+/// Names of the explicitly created indexes of the records and the journal.
+async fn secondary_indexes(path: &std::path::Path) -> Vec<String> {
+    use sqlx::Connection;
+    let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let names = sqlx::query_scalar(
+        "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name IN ('records', 'journal') AND sql IS NOT NULL ORDER BY name",
+    )
+    .fetch_all(&mut c)
+    .await
+    .unwrap();
+    c.close().await.unwrap();
+    names
+}
+
+/// A streamed import large enough for the bulk path (secondary indexes
+/// dropped and built again inside the transaction): all or nothing, and the
+/// indexes are there afterwards either way.
+#[tokio::test]
+async fn large_streamed_import_is_all_or_nothing_and_keeps_indexes() {
+    use truce_store::ImportChunk;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let s = SqliteStore::open(&path).await.unwrap();
+    s.apply(create(Uuid::now_v7(), "before", None))
+        .await
+        .unwrap();
+    let indexes = secondary_indexes(&path).await;
+    assert!(indexes.len() >= 4, "{indexes:?}");
+    let record = incident("bulk");
+    let chunk = move |n: usize| {
+        (0..n)
+            .map(|_| Command {
+                actor: "importer".into(),
+                reason: Some("import".into()),
+                idempotency: None,
+                change: Change::Create {
+                    kind: EntityKind::Incident,
+                    id: Uuid::new_v4(),
+                    sensitivity: Sensitivity::Mission,
+                    record: record.clone(),
+                },
+            })
+            .collect::<Vec<_>>()
+    };
+
+    // Abandoned after the indexes were dropped: nothing written, all back.
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    let make = chunk.clone();
+    let sender = tokio::spawn(async move {
+        for _ in 0..6 {
+            tx.send(ImportChunk::Commands(make(4096))).await.unwrap();
+        }
+    });
+    assert!(s.apply_stream(rx).await.is_err());
+    sender.await.unwrap();
+    assert_eq!(s.count(EntityKind::Incident).await.unwrap(), 1);
+    assert_eq!(secondary_indexes(&path).await, indexes);
+
+    // Committed: every row, the same indexes, a journal that verifies.
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    let sender = tokio::spawn(async move {
+        for _ in 0..6 {
+            tx.send(ImportChunk::Commands(chunk(4096))).await.unwrap();
+        }
+        tx.send(ImportChunk::Commit).await.unwrap();
+    });
+    assert_eq!(s.apply_stream(rx).await.unwrap(), 6 * 4096);
+    sender.await.unwrap();
+    assert_eq!(s.count(EntityKind::Incident).await.unwrap(), 1 + 6 * 4096);
+    assert_eq!(secondary_indexes(&path).await, indexes);
+    let q = ListQuery {
+        category: Some("explosions_remote_violence".into()),
+        ..ListQuery::new(EntityKind::Incident, Sensitivity::Restricted)
+    };
+    let all = s.aggregate(&q, truce_store::Grouping::All).await.unwrap();
+    assert_eq!(all[0].count, 1 + 6 * 4096);
+    let report = s.verify().await.unwrap();
+    assert_eq!(report.records, 1 + 6 * 4096);
+}
