@@ -430,6 +430,7 @@ async fn map_incidents(
         rows.push((
             r.time,
             r.id,
+            s.sens.get(&r.id) == Some(&Sensitivity::Restricted),
             json!({
                 "type": "Feature",
                 "id": r.id,
@@ -446,9 +447,22 @@ async fn map_incidents(
     // Newest first, then by id, so pages are stable.
     rows.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     rows.truncate(limit);
+    drop(s);
+    // Restricted incidents on the map are reads like any other: journaled.
+    let restricted: Vec<Uuid> = rows.iter().filter(|r| r.2).map(|r| r.1).collect();
+    if !restricted.is_empty() {
+        crate::records::audit(
+            &state,
+            &p,
+            EntityKind::Incident,
+            Uuid::nil(),
+            json!({"ids": restricted, "query": params}),
+        )
+        .await?;
+    }
     Ok(Json(json!({
         "type": "FeatureCollection",
-        "features": rows.into_iter().map(|r| r.2).collect::<Vec<_>>(),
+        "features": rows.into_iter().map(|r| r.3).collect::<Vec<_>>(),
         "matched": matched,
         "truncated": matched > limit,
     })))

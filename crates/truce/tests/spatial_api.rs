@@ -321,9 +321,12 @@ async fn map_queries_routes_and_route_checks() {
     let day_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(48);
     let q =
         format!("/map/incidents?bbox={bbox}&from={day_ago}&category=explosions_remote_violence");
+    let before = admin.head_seq().await;
     let r = admin.get(&q).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["type"], "FeatureCollection");
+    // The restricted incident on the map is a read: exactly one journal entry.
+    assert_eq!(admin.head_seq().await, before + 1);
     let ids: Vec<&str> = r.json["features"]
         .as_array()
         .unwrap()
@@ -332,7 +335,13 @@ async fn map_queries_routes_and_route_checks() {
         .collect();
     assert_eq!(ids.len(), 2, "{}", r.text);
     assert!(ids.contains(&public_id.as_str()) && ids.contains(&secret_id.as_str()));
+    let before = admin.head_seq().await;
     let r = vic.get(&q).await;
+    assert_eq!(
+        admin.head_seq().await,
+        before,
+        "nothing restricted shown, nothing journaled"
+    );
     assert_eq!(
         r.json["features"].as_array().unwrap().len(),
         1,
