@@ -156,7 +156,7 @@ async fn main() {
                     }
                 }
                 n += 1;
-                if n % (rows / 10).max(1) == 0 {
+                if n.is_multiple_of((rows / 10).max(1)) {
                     rss.push(status_kb("VmRSS:") / 1024);
                 }
             }
