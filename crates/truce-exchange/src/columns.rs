@@ -15,6 +15,9 @@ pub enum CellKind {
     Text,
     /// A JSON number.
     Number,
+    /// A JSON value written compactly in one cell: lists of objects, such as
+    /// the intake sources of an incident, that no flat column can hold.
+    Json,
 }
 
 /// One Truce column.
@@ -32,7 +35,7 @@ const fn col(name: &'static str, kind: CellKind, hxl: &'static str) -> Column {
     Column { name, kind, hxl }
 }
 
-use CellKind::{Number as N, Text as T};
+use CellKind::{Json as J, Number as N, Text as T};
 
 /// Every incident column, in file order. New columns go at the end so older
 /// files keep their meaning.
@@ -92,6 +95,7 @@ pub const COLUMNS: &[Column] = &[
     col("deaths.unknown", N, "#affected+killed+unknown"),
     col("deaths.low", N, "#affected+killed+min"),
     col("deaths.high", N, "#affected+killed+max"),
+    col("sources", J, "#meta+source+document"),
 ];
 
 static INDEX: LazyLock<HashMap<&'static str, usize>> = LazyLock::new(|| {
@@ -203,6 +207,10 @@ pub fn unflatten(flat: &Flat) -> Result<Value, CellError> {
                 field: c.name,
                 message: format!("{cell:?} is not a number"),
             })?),
+            CellKind::Json => serde_json::from_str(cell).map_err(|e| CellError {
+                field: c.name,
+                message: format!("not JSON: {e}"),
+            })?,
         };
         set_path(&mut m, c.name, v);
     }
@@ -248,6 +256,19 @@ mod tests {
         assert_eq!(back["deaths"].get("low"), None);
         assert_eq!(back["notes"], wire["notes"]);
         assert_eq!(back["location"], wire["location"]);
+    }
+
+    #[test]
+    fn intake_sources_travel_in_one_json_cell() {
+        let sources = json!([{"document": "0192e0a0-0000-7000-8000-00000000000d",
+            "start": 10, "end": 42, "text": "three \"violations\", one, at night"}]);
+        let wire = json!({"id": "0192e0a0-0000-7000-8000-000000000001", "sources": sources});
+        let flat = flatten(&wire);
+        assert!(flat.get("sources").starts_with("[{"));
+        assert_eq!(unflatten(&flat).unwrap()["sources"], sources);
+        let mut bad = flat.clone();
+        bad.set("sources", "[{");
+        assert_eq!(unflatten(&bad).unwrap_err().field, "sources");
     }
 
     #[test]

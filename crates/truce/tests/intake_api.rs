@@ -240,6 +240,18 @@ async fn documents_candidates_and_review() {
     assert!(isrc.iter().all(|s| s["text"] == "14 ceasefire violations"
         && s["start"].as_u64().is_some()
         && s["end"].as_u64().is_some()));
+    // Its sources survive an export and an import into an empty mission.
+    let csv = common::truce_ok(&m.db, &["export", "--kind", "incidents", "--format", "csv"]);
+    assert!(csv.contains(&doc_a) && csv.contains(&doc_b), "{csv}");
+    let file = m.path("with-sources.csv");
+    std::fs::write(&file, &csv).unwrap();
+    let other = Mission::init();
+    common::truce_ok(&other.db, &["import", file.to_str().unwrap()]);
+    let again = common::truce_ok(
+        &other.db,
+        &["export", "--kind", "incidents", "--format", "csv"],
+    );
+    assert_eq!(again, csv, "round trip of an incident with intake sources");
     // The incident is found from its document.
     let from_doc = ana.get(&format!("/incidents?reference={doc_a}")).await;
     assert_eq!(from_doc.status, 200, "{}", from_doc.text);
