@@ -260,26 +260,50 @@ pub async fn import(
                 n += 1;
                 if chunk.len() == 4096 {
                     tx.blocking_send(ImportChunk::Commands(std::mem::take(&mut chunk)))
-                        .map_err(|_| anyhow!("the store stopped the import"))?;
+                        .map_err(|_| StoreStopped)?;
                 }
             }
             if !chunk.is_empty() {
                 tx.blocking_send(ImportChunk::Commands(chunk))
-                    .map_err(|_| anyhow!("the store stopped the import"))?;
+                    .map_err(|_| StoreStopped)?;
             }
             tx.blocking_send(ImportChunk::Commit)
-                .map_err(|_| anyhow!("the store stopped the import"))?;
+                .map_err(|_| StoreStopped)?;
             Ok(n)
         })
     };
     let written = store.apply_stream(rx);
     let (parsed, written) = tokio::join!(parse, written);
     bar.finish_and_clear();
-    let parsed = parsed.context("import task")??;
-    let written = written.map_err(|e| anyhow!("{file}: {e}; nothing was written"))?;
-    debug_assert_eq!(parsed, written);
-    Ok(written)
+    // When the store refuses a chunk it stops reading, and the parser then
+    // fails to send: the store's reason is the one to report. A bad row is
+    // the parser's own error, whatever the store then says of the aborted
+    // stream.
+    match (parsed.context("import task")?, written) {
+        (Ok(parsed), Ok(written)) => {
+            debug_assert_eq!(parsed, written);
+            Ok(written)
+        }
+        (Err(e), Err(store)) if e.is::<StoreStopped>() => {
+            Err(anyhow!("{file}: {store}; nothing was written"))
+        }
+        (Err(e), _) => Err(e),
+        (Ok(_), Err(store)) => Err(anyhow!("{file}: {store}; nothing was written")),
+    }
 }
+
+/// The parser's error when the store stopped taking rows: the store's own
+/// answer says why.
+#[derive(Debug)]
+struct StoreStopped;
+
+impl std::fmt::Display for StoreStopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the store stopped the import")
+    }
+}
+
+impl std::error::Error for StoreStopped {}
 
 enum Sink<'a> {
     Csv(Box<CsvWriter<&'a mut dyn Write>>),
