@@ -223,8 +223,7 @@ async fn post_document(
     ops::require(&p, EntityKind::IntakeDocument, Action::Create)?;
     ops::require(&p, EntityKind::IntakeCandidate, Action::Create)?;
     let store = &*state.store;
-    let (bytes, v) = ops::body_value(body)?;
-    let idem = ops::idempotency(&headers, &p, "/api/v1/intake/documents", &bytes)?;
+    let (v, idem) = ops::action_input(&headers, &p, "/api/v1/intake/documents", body)?;
     let doc_id = idem.as_ref().map_or_else(Uuid::now_v7, |(_, id)| *id);
     if ops::replayed(store, &p, &idem).await? {
         return Ok(replayed_response(
@@ -495,12 +494,11 @@ async fn accept(
 ) -> ApiResult<Response> {
     let store = &*state.store;
     let cid = ops::parse_id(&id, EntityKind::IntakeCandidate)?;
-    let (bytes, v) = ops::body_value(body)?;
-    let idem = ops::idempotency(
+    let (v, idem) = ops::action_input(
         &headers,
         &p,
         &format!("/api/v1/intake/candidates/{cid}/accept"),
-        &bytes,
+        body,
     )?;
     let b: AcceptBody = ops::from_value(v)?;
     let target = match (b.target.as_deref(), b.link) {
@@ -617,12 +615,11 @@ async fn reject(
 ) -> ApiResult<Response> {
     let store = &*state.store;
     let cid = ops::parse_id(&id, EntityKind::IntakeCandidate)?;
-    let (bytes, v) = ops::body_value(body)?;
-    let idem = ops::idempotency(
+    let (v, idem) = ops::action_input(
         &headers,
         &p,
         &format!("/api/v1/intake/candidates/{cid}/reject"),
-        &bytes,
+        body,
     )?;
     let reason = ops::reason(&headers, &v);
     #[derive(Deserialize)]

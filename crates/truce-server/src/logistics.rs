@@ -679,12 +679,11 @@ async fn movement_handler(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
     let wid = ops::parse_id(&id, EntityKind::Warehouse)?;
-    let (bytes, v) = ops::body_value(body)?;
-    let idem = ops::idempotency(
+    let (v, idem) = ops::action_input(
         &headers,
         &p,
         &format!("/api/v1/warehouses/{wid}/movements"),
-        &bytes,
+        body,
     )?;
     let (status, v) = move_stock(&*state.store, &p, wid, v, idem).await?;
     Ok((status, Json(v)).into_response())

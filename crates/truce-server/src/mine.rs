@@ -71,15 +71,14 @@ async fn release(
     ops::load::<HazardArea>(&*state.store, &p, hid).await?;
     ops::require(&p, EntityKind::LandRelease, Action::Create)?;
     ops::require(&p, EntityKind::HazardArea, Action::Update)?;
-    let (bytes, value) = ops::body_value(body)?;
-    let reason = ops::reason(&headers, &value);
-    let b: ReleaseBody = ops::from_value(value)?;
-    let idem = ops::idempotency(
+    let (value, idem) = ops::action_input(
         &headers,
         &p,
         &format!("/api/v1/hazard_areas/{hid}/releases"),
-        &bytes,
+        body,
     )?;
+    let reason = ops::reason(&headers, &value);
+    let b: ReleaseBody = ops::from_value(value)?;
     let release_id = idem.as_ref().map_or_else(Uuid::now_v7, |(_, id)| *id);
     let rel = LandRelease {
         hazard_area: hid,
@@ -185,15 +184,14 @@ async fn certify(
     ops::load::<HazardArea>(&*state.store, &p, hid).await?;
     ops::require(&p, EntityKind::ReleaseCertificate, Action::Create)?;
     ops::require(&p, EntityKind::HazardArea, Action::Update)?;
-    let (bytes, value) = ops::body_value(body)?;
-    let reason = ops::reason(&headers, &value);
-    let b: CertificateBody = ops::from_value(value)?;
-    let idem = ops::idempotency(
+    let (value, idem) = ops::action_input(
         &headers,
         &p,
         &format!("/api/v1/hazard_areas/{hid}/certificate"),
-        &bytes,
+        body,
     )?;
+    let reason = ops::reason(&headers, &value);
+    let b: CertificateBody = ops::from_value(value)?;
     let cert_id = idem.as_ref().map_or_else(Uuid::now_v7, |(_, id)| *id);
     if ops::replayed(&*state.store, &p, &idem).await? {
         return Ok(Json(json!({

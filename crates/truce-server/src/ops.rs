@@ -189,6 +189,19 @@ pub(crate) fn idempotency(
     )))
 }
 
+/// An action's JSON body and its idempotency (key and derived id), read in
+/// one step: every action needs both, hashed over the same bytes.
+pub(crate) fn action_input(
+    headers: &HeaderMap,
+    p: &Principal,
+    path: &str,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<(Value, Option<(Idempotency, Uuid)>)> {
+    let (bytes, value) = body_value(body)?;
+    let idem = idempotency(headers, p, path, &bytes)?;
+    Ok((value, idem))
+}
+
 /// A create of `record` with `id`.
 pub(crate) fn create<T: Record>(
     id: Uuid,

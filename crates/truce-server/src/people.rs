@@ -327,14 +327,7 @@ async fn candidates(
             .ok_or_else(|| Problem::field("min_score", "must be a number 0..1"))?,
         None => 0.5,
     };
-    let limit = match params.get("limit") {
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=500).contains(n))
-            .ok_or_else(|| Problem::field("limit", "must be 1..500"))?,
-        None => 20,
-    };
+    let limit = crate::problem::count_param(&params, "limit", 500, 20)?;
     let decided: HashMap<Uuid, MatchDecision> =
         list_all::<TraceMatch>(&state, &p, EntityKind::TraceMatch, Some(env.id))
             .await?

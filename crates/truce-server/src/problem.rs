@@ -156,3 +156,22 @@ impl From<StoreError> for Problem {
 
 /// The result type of handlers.
 pub type ApiResult<T> = Result<T, Problem>;
+
+/// A whole-number query parameter within `1..=max`, or `default` when absent:
+/// the one rule for `limit`, `k` and similar counts, with its problem naming
+/// the parameter.
+pub fn count_param(
+    params: &std::collections::HashMap<String, String>,
+    name: &str,
+    max: usize,
+    default: usize,
+) -> ApiResult<usize> {
+    match params.get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| Problem::field(name, format!("must be 1..{max}"))),
+    }
+}

@@ -538,13 +538,7 @@ pub(crate) fn list_query(
             Some(Uuid::parse_str(v).map_err(|_| Problem::field("ref", "must be a record UUID"))?);
     }
     q.text = get("q").map(str::to_string);
-    if let Some(v) = get("limit") {
-        q.limit = v
-            .parse()
-            .ok()
-            .filter(|n| (1..=10_000).contains(n))
-            .ok_or_else(|| Problem::field("limit", "must be 1..10000"))?;
-    }
+    q.limit = crate::problem::count_param(params, "limit", 10_000, q.limit as usize)? as u32;
     if let Some(v) = get("cursor") {
         q.cursor = Some(decode_cursor(v)?);
     }

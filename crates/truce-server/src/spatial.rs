@@ -42,7 +42,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::auth::Principal;
 use crate::ops;
-use crate::problem::{ApiResult, Problem};
+use crate::problem::{ApiResult, Problem, count_param};
 
 /// Name of the mission asset holding the road network (`truce roads import`).
 pub const ROADS_ASSET: &str = "roads/graph";
@@ -325,7 +325,15 @@ struct Visibility<'a> {
     max: Sensitivity,
 }
 
-impl Visibility<'_> {
+impl<'a> Visibility<'a> {
+    /// What the caller may see of records of `kind` among `sens`.
+    fn of(sens: &'a HashMap<Uuid, Sensitivity>, p: &Principal, kind: EntityKind) -> Self {
+        Visibility {
+            sens,
+            max: max_for(p, kind),
+        }
+    }
+
     fn sees(&self, id: Uuid) -> bool {
         self.sens.get(&id).is_some_and(|s| *s <= self.max)
     }
@@ -407,19 +415,9 @@ async fn map_incidents(
     Query(params): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
     let q = incident_query(&params)?;
-    let limit: usize = match params.get("limit") {
-        None => 10_000,
-        Some(v) => v
-            .parse()
-            .ok()
-            .filter(|n| (1..=100_000).contains(n))
-            .ok_or_else(|| Problem::field("limit", "must be 1..100000"))?,
-    };
+    let limit = count_param(&params, "limit", 100_000, 10_000)?;
     let s = state.spatial.catch_up(&*state.store, false).await?;
-    let vis = Visibility {
-        sens: &s.sens,
-        max: max_for(&p, EntityKind::Incident),
-    };
+    let vis = Visibility::of(&s.sens, &p, EntityKind::Incident);
     let mut rows = Vec::new();
     let mut matched = 0usize;
     s.incidents.for_each_row(&q, |r| {
@@ -478,14 +476,8 @@ async fn responsible(
     let mut s = state.spatial.catch_up(&*state.store, false).await?;
     let idx = s.area_index();
     let (va, vp) = (
-        Visibility {
-            sens: &s.sens,
-            max: max_for(&p, EntityKind::Aor),
-        },
-        Visibility {
-            sens: &s.sens,
-            max: max_for(&p, EntityKind::Post),
-        },
+        Visibility::of(&s.sens, &p, EntityKind::Aor),
+        Visibility::of(&s.sens, &p, EntityKind::Post),
     );
     let aors: Vec<Uuid> = idx
         .aors_at(pt)
@@ -509,20 +501,10 @@ async fn nearest_posts(
     Query(params): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
     let pt = point_param(&params)?;
-    let k: usize = match params.get("k") {
-        None => 5,
-        Some(v) => v
-            .parse()
-            .ok()
-            .filter(|n| (1..=1000).contains(n))
-            .ok_or_else(|| Problem::field("k", "must be 1..1000"))?,
-    };
+    let k = count_param(&params, "k", 1000, 5)?;
     let mut s = state.spatial.catch_up(&*state.store, false).await?;
     let idx = s.area_index();
-    let vis = Visibility {
-        sens: &s.sens,
-        max: max_for(&p, EntityKind::Post),
-    };
+    let vis = Visibility::of(&s.sens, &p, EntityKind::Post);
     let posts: Vec<Value> = idx
         .nearest_posts(pt, s.posts.len())
         .into_iter()
@@ -544,14 +526,8 @@ async fn aor_counts(
     let mut s = state.spatial.catch_up(&*state.store, false).await?;
     let idx = s.area_index();
     let (vi, va) = (
-        Visibility {
-            sens: &s.sens,
-            max: max_for(&p, EntityKind::Incident),
-        },
-        Visibility {
-            sens: &s.sens,
-            max: max_for(&p, EntityKind::Aor),
-        },
+        Visibility::of(&s.sens, &p, EntityKind::Incident),
+        Visibility::of(&s.sens, &p, EntityKind::Aor),
     );
     let mut counts: BTreeMap<(Uuid, Date), u64> = BTreeMap::new();
     s.incidents.for_each_row(&q, |r| {
