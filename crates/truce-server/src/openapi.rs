@@ -534,8 +534,8 @@ fn export_paths(paths: PathsBuilder) -> PathsBuilder {
     )
 }
 
-/// The dashboard endpoints (`dashboard.rs`) and the generic aggregate they
-/// extend.
+/// The dashboard endpoint (`dashboard.rs`); each collection's aggregate is
+/// documented with the other actions in `openapi_actions.rs`.
 fn dashboard_paths(paths: PathsBuilder) -> PathsBuilder {
     let ok = |desc: &str| {
         problem_responses(
@@ -566,38 +566,10 @@ fn dashboard_paths(paths: PathsBuilder) -> PathsBuilder {
             "{from, to, incidents: {count, by_day, by_category, by_status, by_aor, by_party: [{key, name?, count, sum}]}, deliveries: {tonnes, lines, by_day, by_category: [{key, lines, tonnes}]} | null}",
         ))
         .build();
-    let aggregate = OperationBuilder::new()
-        .tag("dashboard")
-        .summary(Some(
-            "Counts and quantity sums of a collection, grouped".to_string(),
-        ))
-        .parameters(Some([
-            path_param("collection"),
-            query("by", "all, category, status, day, party or aor"),
-            query(
-                "from",
-                "RFC 3339 time or YYYY-MM-DD: records ending at or after",
-            ),
-            query(
-                "to",
-                "RFC 3339 time or YYYY-MM-DD: records starting at or before",
-            ),
-            query("category", "category or tag"),
-            query("status", "status"),
-            query("party", "party UUID"),
-            query("bbox", "min_lon,min_lat,max_lon,max_lat"),
-        ]))
-        .responses(ok("{buckets: [{key, name?, count, sum}]}"))
-        .build();
-    paths
-        .path(
-            "/api/v1/dashboard",
-            PathItem::new(HttpMethod::Get, dashboard),
-        )
-        .path(
-            "/api/v1/{collection}/aggregate",
-            PathItem::new(HttpMethod::Get, aggregate),
-        )
+    paths.path(
+        "/api/v1/dashboard",
+        PathItem::new(HttpMethod::Get, dashboard),
+    )
 }
 
 /// Intake: documents in, the review queue, accept and reject.

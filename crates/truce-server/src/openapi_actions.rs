@@ -610,7 +610,7 @@ fn actions(s: &mut Schemas) -> Vec<Action> {
             act(Get, format!("/{}/aggregate", kind.collection()), kind.collection(),
                 "Counts and quantity sums for dashboards, over what the caller may read (same filters as the list)")
             .query(&[
-                ("by", "all (default), category, status or day"),
+                ("by", "all (default), category, status, day, party or aor"),
                 ("from", "RFC 3339 time or YYYY-MM-DD"),
                 ("to", "RFC 3339 time or YYYY-MM-DD"),
                 ("category", "category or tag"),
@@ -618,7 +618,7 @@ fn actions(s: &mut Schemas) -> Vec<Action> {
                 ("party", "party UUID"),
                 ("bbox", "min_lon,min_lat,max_lon,max_lat"),
             ])
-            .ok("200", "{buckets: [{key, count, sum}]}", None)
+            .ok("200", "{buckets: [{key, name?, count, sum}]}", None)
             .problems(&[("422", "Bad filter")]),
         );
     }
