@@ -18,8 +18,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use truce_geo::profile::WayAttrs;
 use truce_geo::{
-    AvoidSet, HazardArea, HazardIndex, IncidentIndex, IncidentPoint, IncidentQuery, Metric,
-    Profile, RoadClass, RoadGraph, RoadNetwork, Search,
+    AvoidSet, Cch, CchSearch, HazardArea, HazardIndex, IncidentIndex, IncidentPoint, IncidentQuery,
+    Metric, Profile, RoadClass, RoadGraph, RoadNetwork, Search,
 };
 use uuid::Uuid;
 
@@ -295,11 +295,22 @@ fn route(src: &str, npairs: usize, navoid: usize, dir: &Path) {
     let t = Instant::now();
     let mut g = RoadGraph::build(&net, Profile::Car, Metric::Distance);
     let graph_s = t.elapsed().as_secs_f64();
-    // ALT landmarks: once per network, independent of any avoid set.
-    let landmarks: usize = std::env::var("LANDMARKS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(16);
+    // Once per network, independent of any avoid set: a customizable
+    // contraction hierarchy when its customization stays within the
+    // triangle budget (CCH_TRIANGLES, default 200 per node), else ALT landmarks.
+    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
+    let budget = env("CCH_TRIANGLES").unwrap_or(200 * net.node_count() as u64);
+    let t = Instant::now();
+    let cch = Cch::build(&g, &net, budget);
+    let cch_s = t.elapsed().as_secs_f64();
+    let (cch_edges, cch_triangles) = cch
+        .as_ref()
+        .map_or((0, 0), |c| (c.edge_count(), c.triangle_count()));
+    let landmarks = if cch.is_some() {
+        0
+    } else {
+        env("LANDMARKS").unwrap_or(16) as usize
+    };
     let t = Instant::now();
     g.add_landmarks(landmarks);
     let landmarks_s = t.elapsed().as_secs_f64();
@@ -366,15 +377,22 @@ fn route(src: &str, npairs: usize, navoid: usize, dir: &Path) {
     let edge_tree_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let avoid = AvoidSet::new(&net, polys).unwrap();
+    let blocking_s = t.elapsed().as_secs_f64();
+    // The avoid set's customization belongs to the avoid set's time.
+    let metric = cch.as_ref().map(|c| c.customize(&g, &avoid));
     let avoid_s = t.elapsed().as_secs_f64();
     let mut search = Search::default();
+    let mut cch_search = CchSearch::default();
     let mut out = writer(dir, "truce_routes.csv");
     let mut lat_ms = Vec::new();
     let t = Instant::now();
     let mut found = 0;
     for (s, tt) in &pairs {
         let q = Instant::now();
-        let r = g.shortest_path(*s, *tt, &avoid, &mut search);
+        let r = match (&cch, &metric) {
+            (Some(c), Some(m)) => c.shortest_path(&g, m, *s, *tt, &mut cch_search),
+            _ => g.shortest_path(*s, *tt, &avoid, &mut search),
+        };
         lat_ms.push(q.elapsed().as_secs_f64() * 1e3);
         match r {
             Some((c, _, _)) => {
@@ -386,9 +404,10 @@ fn route(src: &str, npairs: usize, navoid: usize, dir: &Path) {
     }
     let route_s = t.elapsed().as_secs_f64();
     println!(
-        "{{\"bench\":\"route\",\"network\":\"{src}\",\"nodes\":{},\"segments\":{},\"load_s\":{load_s:.3},\"graph_s\":{graph_s:.3},\"landmarks\":{landmarks},\"landmarks_s\":{landmarks_s:.3},\"edge_tree_s\":{edge_tree_s:.3},\"pairs\":{npairs},\"found\":{found},\"avoid_polygons\":{navoid},\"blocked_segments\":{},\"avoid_s\":{avoid_s:.4},\"routes_s\":{route_s:.3},\"p50_ms\":{:.3},\"peak_rss_mb\":{:.0}}}",
+        "{{\"bench\":\"route\",\"network\":\"{src}\",\"nodes\":{},\"segments\":{},\"load_s\":{load_s:.3},\"graph_s\":{graph_s:.3},\"engine\":\"{}\",\"cch_s\":{cch_s:.3},\"cch_edges\":{cch_edges},\"cch_triangles\":{cch_triangles},\"landmarks\":{landmarks},\"landmarks_s\":{landmarks_s:.3},\"edge_tree_s\":{edge_tree_s:.3},\"pairs\":{npairs},\"found\":{found},\"avoid_polygons\":{navoid},\"blocked_segments\":{},\"blocking_s\":{blocking_s:.4},\"avoid_s\":{avoid_s:.4},\"routes_s\":{route_s:.3},\"p50_ms\":{:.3},\"peak_rss_mb\":{:.0}}}",
         net.node_count(),
         net.edge_count(),
+        if cch.is_some() { "cch" } else { "alt" },
         avoid.blocked_count(),
         pct(&mut lat_ms, 0.5),
         peak_rss_kb() as f64 / 1024.0

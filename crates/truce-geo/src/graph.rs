@@ -528,6 +528,16 @@ impl RoadGraph {
         r.map(move |k| (self.targets[k], self.weights[k], self.arc_edge[k]))
     }
 
+    /// Cost of arc `k` (an index into the CSR arrays, as returned in paths).
+    pub fn arc_weight(&self, k: u32) -> f64 {
+        self.weights[k as usize]
+    }
+
+    /// Head node and network segment of arc `k`.
+    pub fn arc_target(&self, k: u32) -> (u32, u32) {
+        (self.targets[k as usize], self.arc_edge[k as usize])
+    }
+
     /// Nearest node (geodesic metres) that has a road usable by the profile.
     /// Snapping is to road **nodes** (OSM way nodes), not to points along segments.
     pub fn snap(&self, net: &RoadNetwork, p: [f64; 2]) -> Option<Snap> {

@@ -15,12 +15,14 @@
 //!
 //! No I/O beyond reading the files it is given; no async; no database.
 
+pub mod cch;
 pub mod error;
 pub mod geom;
 pub mod graph;
 pub mod network;
 pub mod profile;
 
+pub use cch::{Cch, CchMetric, CchSearch};
 pub use error::GeoError;
 pub use graph::{AvoidSet, NoRoute, RoadGraph, Route, Search, Snap};
 pub use network::{Edge, RoadNetwork, geodesic_m};

@@ -9,7 +9,9 @@ use std::sync::OnceLock;
 
 use geo::{Coord, Intersects, Line, MultiPolygon, Polygon, polygon};
 use petgraph::graph::{DiGraph, NodeIndex};
-use truce_geo::{AvoidSet, Metric, NoRoute, Profile, RoadGraph, RoadNetwork, Search, geodesic_m};
+use truce_geo::{
+    AvoidSet, Cch, CchSearch, Metric, NoRoute, Profile, RoadGraph, RoadNetwork, Search, geodesic_m,
+};
 
 const PBF: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -387,5 +389,68 @@ fn other_profiles_route() {
             "{p}: {}",
             r.distance_m
         );
+    }
+}
+
+/// The customizable contraction hierarchy gives the reference's distances
+/// between the towns, with and without avoid polygons (one customization
+/// per avoid set, on one order), and A*'s costs on random node pairs under
+/// random avoid polygons, for both metrics.
+#[test]
+fn contraction_hierarchy_equals_reference_and_astar() {
+    use rand::{Rng, SeedableRng};
+    for metric in [Metric::Distance, Metric::Time] {
+        let g = graph(metric);
+        let cch = Cch::build(g, net(), u64::MAX).expect("no budget limit");
+        // A road network has small separators: few triangles per node.
+        assert!(
+            cch.triangle_count() < 200 * net().node_count() as u64,
+            "{} triangles",
+            cch.triangle_count()
+        );
+        let mut cs = CchSearch::default();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        for round in 0..4 {
+            let polys: Vec<MultiPolygon<f64>> = (0..round * 15)
+                .map(|_| {
+                    let v = rng.gen_range(0..net().node_count() as u32);
+                    square(net().coord(v), rng.gen_range(0.0005..0.003))
+                })
+                .collect();
+            let avoid = AvoidSet::new(net(), polys.clone()).unwrap();
+            let m = cch.customize(g, &avoid);
+            if metric == Metric::Distance {
+                for a in PLACES {
+                    for b in PLACES {
+                        let (Some(sa), Some(sb)) = (g.snap(net(), a), g.snap(net(), b)) else {
+                            panic!("snap")
+                        };
+                        let got = cch.shortest_path(g, &m, sa.node, sb.node, &mut cs);
+                        let want = reference_cost(sa.coord, sb.coord, &polys);
+                        match (got, want) {
+                            (Some((c, _, _)), Some(w)) => {
+                                assert!(rel(c, w) < 1e-9, "{a:?}->{b:?}: {c} vs {w}")
+                            }
+                            (None, None) => {}
+                            other => panic!("{a:?}->{b:?}: {other:?}"),
+                        }
+                    }
+                }
+            }
+            let mut search = Search::default();
+            for _ in 0..60 {
+                let (s, t) = (
+                    rng.gen_range(0..net().node_count() as u32),
+                    rng.gen_range(0..net().node_count() as u32),
+                );
+                let got = cch.shortest_path(g, &m, s, t, &mut cs).map(|r| r.0);
+                let want = g.shortest_path(s, t, &avoid, &mut search).map(|r| r.0);
+                match (got, want) {
+                    (Some(c), Some(w)) => assert!(rel(c, w) < 1e-9, "{s}->{t}: {c} vs {w}"),
+                    (None, None) => {}
+                    other => panic!("{s}->{t}: {other:?}"),
+                }
+            }
+        }
     }
 }

@@ -6,7 +6,10 @@ use geo::{Coord, Intersects, Line, LineString, MultiPolygon, Polygon};
 use petgraph::graph::DiGraph;
 use proptest::prelude::*;
 use truce_geo::profile::WayAttrs;
-use truce_geo::{AvoidSet, Metric, Profile, RoadClass, RoadGraph, RoadNetwork, Search, geodesic_m};
+use truce_geo::{
+    AvoidSet, Cch, CchSearch, Metric, Profile, RoadClass, RoadGraph, RoadNetwork, Search,
+    geodesic_m,
+};
 
 const BOX: (f64, f64, f64, f64) = (46.0, 39.5, 46.2, 39.7);
 
@@ -100,6 +103,13 @@ proptest! {
         let src = s.index(n) as u32;
         let want = petgraph::algo::dijkstra(&pg, ids[src as usize], None, |e| *e.weight());
         let mut search = Search::default();
+        // The customizable contraction hierarchy: one order for the network,
+        // one customization for this avoid set (and one without it, to show
+        // a customization never leaks into the next).
+        let cch = Cch::build(&g, &net, u64::MAX).expect("no budget limit");
+        let _ = cch.customize(&g, &AvoidSet::empty());
+        let metric_cch = cch.customize(&g, &avoid);
+        let mut cs = CchSearch::default();
         for t in 0..n as u32 {
             let got = g.shortest_path(src, t, &avoid, &mut search).map(|(c, _, _)| c);
             let exp = want.get(&ids[t as usize]).copied();
@@ -107,6 +117,23 @@ proptest! {
                 (Some(a), Some(b)) => prop_assert!((a - b).abs() <= 1e-9 * a.max(b).max(1.0), "{a} vs {b}"),
                 (None, None) => {}
                 other => prop_assert!(false, "{src}->{t}: {other:?}"),
+            }
+            let got = cch.shortest_path(&g, &metric_cch, src, t, &mut cs);
+            match (&got, exp) {
+                (Some((a, arcs, _)), Some(b)) => {
+                    prop_assert!((a - b).abs() <= 1e-9 * a.max(b).max(1.0), "cch {src}->{t}: {a} vs {b}");
+                    // The unpacked arcs form a walk from src to t on unblocked segments.
+                    let mut at = src;
+                    for &k in arcs {
+                        let (head, seg) = g.arc_target(k);
+                        prop_assert!(g.arcs(at).any(|(h, _, sg)| h == head && sg == seg), "arc {k} does not leave {at}");
+                        prop_assert!(!avoid.is_blocked(seg));
+                        at = head;
+                    }
+                    prop_assert_eq!(at, t);
+                }
+                (None, None) => {}
+                other => prop_assert!(false, "cch {src}->{t}: {other:?}"),
             }
         }
     }
