@@ -5,6 +5,7 @@
 #   bench/geo/run.sh
 #   N=1000000 N10=10000000 QUERIES=1000 PAIRS=1000 GRID=1000 bench/geo/run.sh
 #   SKIP_INCIDENTS=1 SKIP_HAZARDS=1 bench/geo/run.sh     # routing only
+#   N10=10000000 SKIP_ROUTING=1 bench/geo/run.sh         # map queries + hazards only
 #   GEO_BENCH=path/to/geo_bench bench/geo/run.sh         # use a built binary
 #
 # Installs the Debian packages when missing (apt-get), starts its own server
@@ -65,10 +66,15 @@ echo "PostgreSQL $(psql_ -c 'SHOW server_version'), PostGIS $(psql_ -c 'SELECT p
 psql_ -c "CREATE TABLE timings(name text, ms float8, a bigint, b bigint);"
 D=$WORK/data
 
+# The machine is shared: record the load average at each stage.
+load() { echo "{\"bench\":\"load\",\"stage\":\"$1\",\"at\":\"$(date -u +%H:%M:%S)\",\"loadavg\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}" | tee -a "$OUT/results.jsonl"; }
+
 incidents() { # $1 = count
   local n=$1
   echo "== map query: $n incidents, $QUERIES queries (bbox + 7-day window + category)"
+  load "incidents $n truce"
   "$BENCH" incidents "$n" "$QUERIES" "$D" | tee -a "$OUT/results.jsonl"
+  load "incidents $n postgis"
   psql_ <<SQL
 DROP TABLE IF EXISTS inc_raw, incidents, q, qres;
 CREATE UNLOGGED TABLE inc_raw(n bigint, id uuid, lon float8, lat float8, t bigint, category text, status text, party text);
@@ -104,6 +110,9 @@ SQL
   p50=$(psql_ -c "SELECT round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) * 1000)::numeric, 1) FROM qres")
   p95=$(psql_ -c "SELECT round((percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) * 1000)::numeric, 1) FROM qres")
   bytes=$(psql_ -c "SELECT pg_total_relation_size('incidents')")
+  # Keep both answer files (1 line per query) with the results.
+  cp "$D/truce_incidents.csv" "$OUT/truce_incidents_$n.csv"; cp "$D/pg_incidents.csv" "$OUT/pg_incidents_$n.csv"
+  load "incidents $n done"
   if diff -q "$D/truce_incidents.csv" "$D/pg_incidents.csv" >/dev/null; then same=true; else same=false; diff "$D/truce_incidents.csv" "$D/pg_incidents.csv" | head -5 || true; fi
   echo "{\"bench\":\"incidents_postgis\",\"n\":$n,\"p50_us\":$p50,\"p95_us\":$p95,\"table_and_index_bytes_per_incident\":$((bytes / n)),\"same_results\":$same}" | tee -a "$OUT/results.jsonl"
   psql_ -c "DROP TABLE incidents, q, qres"
@@ -116,7 +125,9 @@ fi
 
 if [[ "${SKIP_HAZARDS:-0}" != 1 ]]; then
 echo "== hazard check: $POINTS points vs $POLYS polygons (ST_Intersects)"
+load "hazards truce"
 "$BENCH" hazards "$POINTS" "$POLYS" "$D" | tee -a "$OUT/results.jsonl"
+load "hazards postgis"
 psql_ <<SQL
 CREATE TABLE hz(id int, geom geometry(Polygon, 4326));
 \copy hz FROM '$D/hazards.csv' CSV
@@ -140,6 +151,7 @@ psql_ -F, -c "SELECT ms, a, b FROM timings WHERE name = 'hazards'" | while IFS=,
   echo "{\"bench\":\"hazards_postgis\",\"check_s\":$(echo "scale=3; $ms/1000" | bc),\"pairs\":$a,\"points_inside\":$b}" | tee -a "$OUT/results.jsonl"
 done
 psql_ -c "DROP TABLE hz, pts, pts_raw"
+load "hazards done"
 fi
 
 route() { # $1 = network (PBF or grid:SIDE), $2 = pairs, $3 = label
@@ -197,7 +209,9 @@ PY
   psql_ -c "DROP TABLE edges, avoid, pairs, pg_routes"
 }
 
-route "$PBF" "$PAIRS" andorra
-route "grid:$GRID" "$GRID_PAIRS" "grid${GRID}x${GRID}"
+if [[ "${SKIP_ROUTING:-0}" != 1 ]]; then
+  route "$PBF" "$PAIRS" andorra
+  route "grid:$GRID" "$GRID_PAIRS" "grid${GRID}x${GRID}"
+fi
 
 echo "results: $OUT/results.jsonl"
