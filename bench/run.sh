@@ -7,6 +7,9 @@
 #   NICE=-15 bench/run.sh             # as root: favour the benchmark over
 #                                     # other work on a shared machine
 #   IDS=v7 bench/run.sh               # time-ordered client ids (default v4)
+#   BIN=/some/dir bench/run.sh        # run binaries built earlier, no build
+#   PAGE_SIZE=2048 bench/run.sh       # load database with 2 KiB pages
+#                                     # (needs the sqlite3 command)
 #
 # Everything it starts (the server) is stopped on exit, also on failure.
 # Results go to $OUT (default target/bench/<timestamp>/).
@@ -55,10 +58,18 @@ fi
 log "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(free -h | awk '/^Mem:/ {print $2}') RAM; $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 log "git: $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (dirty)')"
 
-cargo build --release -p truce -p truce-bench
-TRUCE=$PWD/target/release/truce
-LOAD=$PWD/target/release/truce-load
-GEN=$PWD/target/release/truce-gen-csv
+# BIN=DIR runs the binaries in DIR as they are (e.g. a copy of an older
+# build for a before/after comparison) instead of building them.
+if [[ -z "${BIN:-}" ]]; then
+  cargo build --release -p truce -p truce-bench
+  BIN=$PWD/target/release
+fi
+TRUCE=$BIN/truce
+LOAD=$BIN/truce-load
+GEN=$BIN/truce-gen-csv
+# PAGE_SIZE=N makes the load database with N-byte pages (SQLite's default
+# is 4096), to measure what the page size does to the write path.
+PAGE_SIZE=${PAGE_SIZE:-}
 export RUST_LOG=${RUST_LOG:-warn}
 
 peak_rss() { awk '/^VmHWM/ {print $2 " " $3}' "/proc/$1/status"; }
@@ -67,6 +78,9 @@ peak_rss() { awk '/^VmHWM/ {print $2 " " $3}' "/proc/$1/status"; }
 # 1. Sustained POST /api/v1/incidents
 if [[ "$SKIP_LOAD" != 1 ]]; then
   DB=$WORK/load.db
+  if [[ -n "$PAGE_SIZE" ]]; then
+    sqlite3 "$DB" "PRAGMA page_size = $PAGE_SIZE; PRAGMA journal_mode = WAL; CREATE TABLE page_size_probe (x); DROP TABLE page_size_probe;" >/dev/null
+  fi
   "$TRUCE" --db "$DB" init --name Bench --admin admin >/dev/null
   printf 'load-password-0123456789\n' | "$TRUCE" --db "$DB" user add loader --role observer --password-stdin >/dev/null
   TOKEN=$("$TRUCE" --db "$DB" token create --user loader --name load | sed -n 's/^secret (shown once): //p')
@@ -81,9 +95,9 @@ if [[ "$SKIP_LOAD" != 1 ]]; then
   done
 
   for c in $CONCURRENCY; do
-    log "load: concurrency $c, ids $IDS, warm-up $WARMUP, measured $DURATION (nice $NICE; load average before: $(loadavg))"
+    log "load: concurrency $c, ids $IDS, page size $(sqlite3 "$DB" 'PRAGMA page_size' 2>/dev/null || echo '?'), warm-up $WARMUP, measured $DURATION (nice $NICE; load average before: $(loadavg))"
     "${RUN[@]}" "$LOAD" --url "http://127.0.0.1:$PORT" --token "$TOKEN" --warmup "$WARMUP" \
-      --duration "$DURATION" --concurrency "$c" --ids "$IDS" --json "$OUT/load-c$c.json" \
+      --duration "$DURATION" --concurrency "$c" --ids "$IDS" --server-pid "$SERVER_PID" --json "$OUT/load-c$c.json" \
       | grep -v '^{' | tee -a "$OUT/summary.txt"
     log "server peak RSS so far (VmHWM): $(peak_rss "$SERVER_PID"); load average after: $(loadavg)"
   done

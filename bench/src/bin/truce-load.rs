@@ -66,6 +66,38 @@ struct Args {
     /// time-ordered UUID v7 as the server itself assigns.
     #[arg(long, value_enum, default_value = "v4")]
     ids: Ids,
+    /// Process id of the server (Linux): its CPU time and bytes written to
+    /// storage over the measured window are reported per acknowledged
+    /// incident, beside this generator's own CPU time.
+    #[arg(long)]
+    server_pid: Option<u32>,
+}
+
+/// CPU seconds (user + system) and bytes written to storage by a process,
+/// from /proc (clock ticks at Linux's fixed USER_HZ of 100).
+#[derive(Clone, Copy, Default)]
+struct Usage {
+    cpu_s: f64,
+    write_bytes: u64,
+}
+
+fn usage(pid: &str) -> Option<Usage> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields of the whole line.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).unwrap_or_default();
+    let write_bytes = io
+        .lines()
+        .find_map(|l| l.strip_prefix("write_bytes: "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    Some(Usage {
+        cpu_s: ticks as f64 / 100.0,
+        write_bytes,
+    })
 }
 
 #[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
@@ -327,12 +359,43 @@ async fn run(args: Args) -> Result<()> {
             out
         })
     };
+    // Server and generator usage over exactly the measured window.
+    let usage_window = {
+        let pid = args.server_pid.map(|p| p.to_string());
+        tokio::spawn(async move {
+            tokio::time::sleep_until(measure_from.into()).await;
+            let s0 = pid.as_deref().and_then(usage);
+            let g0 = usage("self");
+            tokio::time::sleep_until(end.into()).await;
+            let s1 = pid.as_deref().and_then(usage);
+            let g1 = usage("self");
+            let diff = |a: Option<Usage>, b: Option<Usage>| {
+                a.zip(b).map(|(a, b)| Usage {
+                    cpu_s: b.cpu_s - a.cpu_s,
+                    write_bytes: b.write_bytes.saturating_sub(a.write_bytes),
+                })
+            };
+            (diff(s0, s1), diff(g0, g1))
+        })
+    };
     let mut total = Tally::new();
     for h in handles {
         total.merge(h.await?);
     }
     let per_second = per_second.await?;
+    let (server_usage, own_usage) = usage_window.await?;
     let secs = args.duration.as_secs_f64();
+    let acked = total.acked.max(1) as f64;
+    let per_ack = |u: Option<Usage>| {
+        u.map(|u| {
+            json!({
+                "cpu_s": u.cpu_s,
+                "cpu_us_per_ack": (u.cpu_s * 1e6 / acked).round(),
+                "write_bytes": u.write_bytes,
+                "write_bytes_per_ack": (u.write_bytes as f64 / acked).round(),
+            })
+        })
+    };
     let h = &total.hist;
     let q = |p: f64| h.value_at_quantile(p) as f64 / 1000.0;
     let summary = json!({
@@ -355,6 +418,8 @@ async fn run(args: Args) -> Result<()> {
         "errors": total.errors,
         "first_failure": total.sample,
         "acknowledged_per_second": per_second,
+        "server_usage": per_ack(server_usage),
+        "generator_usage": per_ack(own_usage),
     });
     println!(
         "truce-load: {} concurrency {} for {:.0} s (after {:.0} s warm-up)",
@@ -376,6 +441,22 @@ async fn run(args: Args) -> Result<()> {
         q(0.999),
         h.max() as f64 / 1000.0
     );
+    if let Some(u) = server_usage {
+        println!(
+            "  server: {:.1} s CPU = {:.0} µs per acknowledged; {:.1} MB written to storage = {:.0} bytes per acknowledged",
+            u.cpu_s,
+            u.cpu_s * 1e6 / acked,
+            u.write_bytes as f64 / 1e6,
+            u.write_bytes as f64 / acked
+        );
+    }
+    if let Some(u) = own_usage {
+        println!(
+            "  load generator: {:.1} s CPU = {:.0} µs per acknowledged",
+            u.cpu_s,
+            u.cpu_s * 1e6 / acked
+        );
+    }
     let failures: u64 = total
         .statuses
         .iter()

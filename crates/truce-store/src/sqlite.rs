@@ -369,7 +369,10 @@ impl Batch {
 struct Batch {
     /// One time for every entry of a group: they commit together.
     now: Timestamp,
-    journal: Vec<JournalEntry>,
+    /// Entries with the rid of the record they change (create, update,
+    /// retract), stored in `journal.rid` so the journal's index of a new
+    /// record is an append.
+    journal: Vec<(JournalEntry, Option<i64>)>,
     records: Vec<i64>,
     by_rid: HashMap<i64, RecordWrite>,
     idempotency: Vec<(String, String, Hash, u64, String)>,
@@ -638,7 +641,7 @@ async fn replicate(
                             ));
                         }
                     };
-                    stage(&mut batch, &mut current, rid, env, Some(index), None);
+                    stage(&mut batch, &mut current, rid, &env, Some(index), None);
                 }
                 Op::Retract => {
                     let (rid, mut env) = current
@@ -651,12 +654,16 @@ async fn replicate(
                     env.updated_by = e.actor.clone();
                     env.last_seq = e.seq;
                     let index = batch.by_rid.get(&rid).and_then(|w| w.index.clone());
-                    stage(&mut batch, &mut current, rid, env, index, None);
+                    stage(&mut batch, &mut current, rid, &env, index, None);
                 }
                 Op::Read | Op::Login | Op::Revoke => {}
             }
         }
-        batch.journal.push(e);
+        let rid = match e.op {
+            Op::Create | Op::Update | Op::Retract => current.get(&e.entity_id).map(|(r, _)| *r),
+            _ => None,
+        };
+        batch.journal.push((e, rid));
         if batch.journal.len() >= 4 * ROWS_PER_INSERT {
             let full = std::mem::replace(&mut batch, Batch::new(Timestamp::now()));
             flush(conn, full).await?;
@@ -724,7 +731,7 @@ async fn apply_batch(
             current.insert(env.id, (rid, env));
         }
     }
-    let mut keys: HashMap<(String, String), (Hash, u64, String)> = HashMap::new();
+    let mut keys: HashMap<(String, String), (Hash, u64, FirstResult)> = HashMap::new();
     let wanted: Vec<(&str, &str)> = cmds
         .iter()
         .filter_map(|c| {
@@ -736,7 +743,9 @@ async fn apply_batch(
         .collect();
     for chunk in wanted.chunks(ROWS_PER_INSERT) {
         let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT scope, key, request_hash, seq, response FROM idempotency WHERE (scope, key) IN (VALUES ",
+            "SELECT i.scope, i.key, i.request_hash, i.seq, i.response, j.entity, j.entity_id, j.payload, j.actor, j.at \
+             FROM idempotency i LEFT JOIN journal j ON i.response = '' AND j.seq = i.seq \
+             WHERE (i.scope, i.key) IN (VALUES ",
         );
         let mut sep = q.separated(", ");
         for (scope, key) in chunk {
@@ -748,14 +757,28 @@ async fn apply_batch(
         }
         q.push(")");
         for row in q.build().persistent(false).fetch_all(&mut *conn).await? {
-            keys.insert(
-                (row.get(0), row.get(1)),
-                (
-                    to_hash(row.get(2))?,
-                    row.get::<i64, _>(3) as u64,
-                    row.get(4),
-                ),
-            );
+            let seq = row.get::<i64, _>(3) as u64;
+            let response: String = row.get(4);
+            let first = if response.is_empty() {
+                let entity: Option<String> = row.get(5);
+                let (Some(entity), Some(entity_id), Some(payload), Some(actor), Some(at)) = (
+                    entity,
+                    row.get::<Option<String>, _>(6),
+                    row.get::<Option<String>, _>(7),
+                    row.get::<Option<String>, _>(8),
+                    row.get::<Option<String>, _>(9),
+                ) else {
+                    return Err(StoreError::Corrupt(format!(
+                        "idempotency key of entry {seq}: no such journal entry"
+                    )));
+                };
+                FirstResult::Created(Box::new(created_from_entry(
+                    &entity, &entity_id, &payload, actor, &at, seq,
+                )?))
+            } else {
+                FirstResult::Stored(response)
+            };
+            keys.insert((row.get(0), row.get(1)), (to_hash(row.get(2))?, seq, first));
         }
     }
 
@@ -764,9 +787,17 @@ async fn apply_batch(
     for Queued { cmd, data_json } in cmds {
         if let Some(idem) = &cmd.idempotency {
             let k = (cmd.actor.clone(), idem.key.clone());
-            if let Some((hash, seq, response)) = keys.get(&k) {
+            if let Some((hash, seq, first)) = keys.get(&k) {
                 results.push(if *hash == idem.request_hash {
-                    replay(*seq, response)
+                    match first {
+                        FirstResult::Stored(response) => replay(*seq, response),
+                        FirstResult::Created(env) => Ok(Applied {
+                            seq: *seq,
+                            replayed: true,
+                            record: Some((**env).clone()),
+                            created_id: None,
+                        }),
+                    }
                 } else {
                     Err(StoreError::IdempotencyMismatch(idem.key.clone()))
                 });
@@ -786,11 +817,22 @@ async fn apply_batch(
         if let (Ok(applied), Some(idem)) = (&res, &cmd.idempotency)
             && !applied.replayed
         {
-            let response = serde_json::to_string(&(&applied.record, &applied.created_id))
-                .expect("serialise response");
+            // The first result of a create is the record as its journal
+            // entry states it: stored as '' and rebuilt on a retry
+            // ([`created_from_entry`]) instead of a second copy of the record.
+            let (first, response) = match (&cmd.change, &applied.record) {
+                (Change::Create { .. }, Some(env)) => {
+                    (FirstResult::Created(Box::new(env.clone())), String::new())
+                }
+                _ => {
+                    let response = serde_json::to_string(&(&applied.record, &applied.created_id))
+                        .expect("serialise response");
+                    (FirstResult::Stored(response.clone()), response)
+                }
+            };
             keys.insert(
                 (cmd.actor.clone(), idem.key.clone()),
-                (idem.request_hash, applied.seq, response.clone()),
+                (idem.request_hash, applied.seq, first),
             );
             batch.idempotency.push((
                 cmd.actor.clone(),
@@ -806,6 +848,48 @@ async fn apply_batch(
     Ok(results)
 }
 
+/// What a retried request gets back: a stored first response, or the
+/// record a create made, rebuilt from its journal entry.
+enum FirstResult {
+    Stored(String),
+    Created(Box<Envelope>),
+}
+
+/// The record exactly as the create at journal entry `seq` made it
+/// (version 1, created and updated by its actor at its time): the first
+/// result of a create, which the idempotency table does not copy.
+fn created_from_entry(
+    entity: &str,
+    entity_id: &str,
+    payload: &str,
+    actor: String,
+    at: &str,
+    seq: u64,
+) -> Result<Envelope, StoreError> {
+    #[derive(serde::Deserialize)]
+    struct State {
+        data: serde_json::Value,
+        sensitivity: Sensitivity,
+    }
+    let corrupt = |what: &str| StoreError::Corrupt(format!("journal entry {seq}: {what}"));
+    let state: State =
+        serde_json::from_str(payload).map_err(|_| corrupt("payload is not a record state"))?;
+    let at = ts(at)?;
+    Ok(Envelope {
+        id: uuid(entity_id)?,
+        kind: EntityKind::parse(entity).ok_or_else(|| corrupt("not a record"))?,
+        version: 1,
+        sensitivity: state.sensitivity,
+        retracted: false,
+        created_at: at,
+        created_by: actor.clone(),
+        updated_at: at,
+        updated_by: actor,
+        last_seq: seq,
+        data: state.data,
+    })
+}
+
 fn replay(seq: u64, response: &str) -> Result<Applied, StoreError> {
     let (record, created_id): (Option<Envelope>, Option<Uuid>) = serde_json::from_str(response)
         .map_err(|e| StoreError::Corrupt(format!("stored response: {e}")))?;
@@ -817,12 +901,14 @@ fn replay(seq: u64, response: &str) -> Result<Applied, StoreError> {
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn append(
     head: &mut Head,
     batch: &mut Batch,
     cmd: &Command,
     entity: &str,
     entity_id: Uuid,
+    rid: Option<i64>,
     op: Op,
     payload: String,
 ) -> u64 {
@@ -845,7 +931,7 @@ fn append(
         seq: e.seq,
         hash: e.hash,
     };
-    batch.journal.push(e);
+    batch.journal.push((e, rid));
     head.seq
 }
 
@@ -927,7 +1013,18 @@ async fn apply_one(
             }
             let json = canon(&record.data);
             let payload = state_payload_of(*sensitivity, &json);
-            let seq = append(head, batch, cmd, kind.as_str(), *id, Op::Create, payload);
+            let rid = *next_rid;
+            *next_rid += 1;
+            let seq = append(
+                head,
+                batch,
+                cmd,
+                kind.as_str(),
+                *id,
+                Some(rid),
+                Op::Create,
+                payload,
+            );
             let env = Envelope {
                 id: *id,
                 kind: *kind,
@@ -941,13 +1038,11 @@ async fn apply_one(
                 last_seq: seq,
                 data: record.data.clone(),
             };
-            let rid = *next_rid;
-            *next_rid += 1;
             stage(
                 batch,
                 current,
                 rid,
-                env.clone(),
+                &env,
                 Some(record.index.clone()),
                 Some(json),
             );
@@ -976,7 +1071,16 @@ async fn apply_one(
             }
             let json = canon(&record.data);
             let payload = state_payload_of(sensitivity, &json);
-            let seq = append(head, batch, cmd, kind.as_str(), *id, Op::Update, payload);
+            let seq = append(
+                head,
+                batch,
+                cmd,
+                kind.as_str(),
+                *id,
+                Some(rid),
+                Op::Update,
+                payload,
+            );
             env.version += 1;
             env.sensitivity = sensitivity;
             env.data = record.data.clone();
@@ -987,7 +1091,7 @@ async fn apply_one(
                 batch,
                 current,
                 rid,
-                env.clone(),
+                &env,
                 Some(record.index.clone()),
                 Some(json),
             );
@@ -1004,13 +1108,22 @@ async fn apply_one(
             };
             env.version += 1;
             let payload = canonical_json(&serde_json::json!({"version": env.version}));
-            let seq = append(head, batch, cmd, kind.as_str(), *id, Op::Retract, payload);
+            let seq = append(
+                head,
+                batch,
+                cmd,
+                kind.as_str(),
+                *id,
+                Some(rid),
+                Op::Retract,
+                payload,
+            );
             env.retracted = true;
             env.updated_at = now;
             env.updated_by = cmd.actor.clone();
             env.last_seq = seq;
             let index = batch.by_rid.get(&rid).and_then(|w| w.index.clone());
-            stage(batch, current, rid, env.clone(), index, None);
+            stage(batch, current, rid, &env, index, None);
             Ok(Ok(applied(seq, env)))
         }
         Change::AuditRead {
@@ -1024,6 +1137,7 @@ async fn apply_one(
                 cmd,
                 entity,
                 *entity_id,
+                None,
                 Op::Read,
                 canonical_json(payload),
             );
@@ -1052,7 +1166,7 @@ async fn apply_one(
                 "sha256": hex::encode(Sha256::digest(body)),
             }));
             let id = Uuid::new_v5(&Uuid::NAMESPACE_URL, name.as_bytes());
-            let seq = append(head, batch, cmd, "asset", id, Op::Update, payload);
+            let seq = append(head, batch, cmd, "asset", id, None, Op::Update, payload);
             Ok(Ok(Applied {
                 seq,
                 replayed: false,
@@ -1118,15 +1232,28 @@ async fn apply_one(
     }
 }
 
+/// Records `env` as the current state of `rid` for the rest of the batch
+/// and queues its row. The queued copy leaves out `data` when its canonical
+/// JSON (all the row needs) is given, so a create copies its record once.
 fn stage(
     batch: &mut Batch,
     current: &mut HashMap<Uuid, (i64, Envelope)>,
     rid: i64,
-    env: Envelope,
+    env: &Envelope,
     index: Option<truce_core::IndexFields>,
     data_json: Option<String>,
 ) {
     current.insert(env.id, (rid, env.clone()));
+    let env = if data_json.is_some() {
+        Envelope {
+            data: serde_json::Value::Null,
+            created_by: env.created_by.clone(),
+            updated_by: env.updated_by.clone(),
+            ..*env
+        }
+    } else {
+        env.clone()
+    };
     if batch
         .by_rid
         .insert(
@@ -1191,7 +1318,7 @@ async fn account(
                 .execute(&mut *conn)
                 .await?;
             let payload = canonical_json(&serde_json::json!({"username": username, "role": role}));
-            let seq = append(head, batch, cmd, "user", id, Op::Create, payload);
+            let seq = append(head, batch, cmd, "user", id, None, Op::Create, payload);
             done(seq, id)
         }
         AccountChange::SetDisabled { username, disabled } => {
@@ -1213,7 +1340,7 @@ async fn account(
                 canonical_json(&serde_json::json!({"username": username, "disabled": disabled}));
             let op = if *disabled { Op::Revoke } else { Op::Update };
             let id = uuid(&id)?;
-            let seq = append(head, batch, cmd, "user", id, op, payload);
+            let seq = append(head, batch, cmd, "user", id, None, op, payload);
             done(seq, id)
         }
         AccountChange::CreateToken {
@@ -1234,7 +1361,7 @@ async fn account(
                 .execute(&mut *conn)
                 .await?;
             let payload = canonical_json(&serde_json::json!({"username": username, "name": name}));
-            let seq = append(head, batch, cmd, "token", id, Op::Create, payload);
+            let seq = append(head, batch, cmd, "token", id, None, Op::Create, payload);
             done(seq, id)
         }
         AccountChange::RevokeToken { id } => {
@@ -1246,7 +1373,16 @@ async fn account(
             if n == 0 {
                 return Ok(Err(StoreError::NotFound(format!("active token {id}"))));
             }
-            let seq = append(head, batch, cmd, "token", *id, Op::Revoke, "{}".into());
+            let seq = append(
+                head,
+                batch,
+                cmd,
+                "token",
+                *id,
+                None,
+                Op::Revoke,
+                "{}".into(),
+            );
             done(seq, *id)
         }
         AccountChange::CreateSession {
@@ -1265,7 +1401,7 @@ async fn account(
                 .await?;
             let payload = canonical_json(&serde_json::json!({"username": username}));
             let uid = uuid(&uid)?;
-            let seq = append(head, batch, cmd, "user", uid, Op::Login, payload);
+            let seq = append(head, batch, cmd, "user", uid, None, Op::Login, payload);
             done(seq, uid)
         }
         AccountChange::EndSession { token_hash } => {
@@ -1287,8 +1423,8 @@ async fn account(
 async fn flush(conn: &mut SqliteConnection, batch: Batch) -> Result<(), StoreError> {
     for chunk in batch.journal.chunks(ROWS_PER_INSERT) {
         let mut q =
-            QueryBuilder::<Sqlite>::new(format!("INSERT INTO journal ({JOURNAL_COLUMNS}) "));
-        q.push_values(chunk, |mut b, e| {
+            QueryBuilder::<Sqlite>::new(format!("INSERT INTO journal ({JOURNAL_COLUMNS}, rid) "));
+        q.push_values(chunk, |mut b, (e, rid)| {
             b.push_bind(e.seq as i64)
                 .push_bind(e.entry_id.to_string())
                 .push_bind(e.entity.clone())
@@ -1300,7 +1436,8 @@ async fn flush(conn: &mut SqliteConnection, batch: Batch) -> Result<(), StoreErr
                 .push_bind(e.reason.clone())
                 .push_bind(e.idempotency_key.clone())
                 .push_bind(e.prev_hash.to_vec())
-                .push_bind(e.hash.to_vec());
+                .push_bind(e.hash.to_vec())
+                .push_bind(*rid);
         });
         q.build().persistent(false).execute(&mut *conn).await?;
     }
@@ -1603,8 +1740,12 @@ impl Store for SqliteStore {
     }
 
     async fn history(&self, entity_id: Uuid) -> Result<Vec<JournalEntry>, StoreError> {
+        // Changes of a record are found by its rid (see migration 0004),
+        // everything else about it (audit reads) by its id.
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {JOURNAL_COLUMNS} FROM journal WHERE entity_id = ? ORDER BY seq"
+            "SELECT {JOURNAL_COLUMNS} FROM journal WHERE rid = (SELECT rid FROM records WHERE id = ?1) \
+             UNION ALL SELECT {JOURNAL_COLUMNS} FROM journal WHERE entity_id = ?1 AND rid IS NULL \
+             ORDER BY seq"
         )))
         .bind(entity_id.to_string())
         .fetch_all(&self.read)

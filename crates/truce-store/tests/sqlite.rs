@@ -121,6 +121,83 @@ async fn retries_return_the_first_result() {
 }
 
 #[tokio::test]
+async fn a_retry_after_later_changes_returns_the_first_result() {
+    let (_d, s) = open().await;
+    let id = Uuid::now_v7();
+    let first = s.apply(create(id, "x", Some("k2"))).await.unwrap();
+    s.apply(Command {
+        actor: "ana".into(),
+        reason: None,
+        idempotency: None,
+        change: Change::Update {
+            kind: EntityKind::Incident,
+            id,
+            if_version: Some(1),
+            sensitivity: Some(Sensitivity::Restricted),
+            record: incident("changed"),
+        },
+    })
+    .await
+    .unwrap();
+    // The retry gets what the create answered (version 1, its content and
+    // time), not the record as it is now, and writes nothing.
+    let again = s.apply(create(id, "x", Some("k2"))).await.unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.seq, first.seq);
+    assert_eq!(again.record, first.record);
+    assert_eq!(s.head().await.unwrap().seq, 2);
+    // Retries in one group commit with their first request get its result too.
+    let id2 = Uuid::now_v7();
+    let (a, b) = tokio::join!(
+        s.apply(create(id2, "y", Some("k3"))),
+        s.apply(create(id2, "y", Some("k3")))
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.record, b.record);
+    assert!(a.replayed != b.replayed);
+    assert_eq!(s.head().await.unwrap().seq, 3);
+}
+
+#[tokio::test]
+async fn history_lists_changes_and_reads_of_a_record_in_order() {
+    let (_d, s) = open().await;
+    let id = Uuid::now_v7();
+    let other = Uuid::now_v7();
+    s.apply(create(id, "x", None)).await.unwrap();
+    s.apply(create(other, "o", None)).await.unwrap();
+    s.apply(Command {
+        actor: "ana".into(),
+        reason: None,
+        idempotency: None,
+        change: Change::AuditRead {
+            entity: "incident".into(),
+            entity_id: id,
+            payload: json!({"id": id}),
+        },
+    })
+    .await
+    .unwrap();
+    s.apply(Command {
+        actor: "ana".into(),
+        reason: Some("dup".into()),
+        idempotency: None,
+        change: Change::Retract {
+            kind: EntityKind::Incident,
+            id,
+            if_version: Some(1),
+        },
+    })
+    .await
+    .unwrap();
+    let h = s.history(id).await.unwrap();
+    let ops: Vec<(u64, &str)> = h.iter().map(|e| (e.seq, e.op.as_str())).collect();
+    assert_eq!(ops, [(1, "create"), (3, "read"), (4, "retract")]);
+    assert!(h.iter().all(|e| e.entity_id == id));
+    assert_eq!(s.history(other).await.unwrap().len(), 1);
+    assert!(s.history(Uuid::now_v7()).await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn concurrent_writes_group_commit_without_loss() {
     let (_d, s) = open().await;
     let mut tasks = Vec::new();
