@@ -9,7 +9,9 @@
 #   IDS=v7 bench/run.sh               # time-ordered client ids (default v4)
 #   BIN=/some/dir bench/run.sh        # run binaries built earlier, no build
 #   PAGE_SIZE=2048 bench/run.sh       # load database with 2 KiB pages
-#                                     # (needs the sqlite3 command)
+#   EXTRA_SQL='CREATE INDEX ...' bench/run.sh   # extra SQL on the load
+#                                     # database before serving (both need
+#                                     # the sqlite3 command)
 #
 # Everything it starts (the server) is stopped on exit, also on failure.
 # Results go to $OUT (default target/bench/<timestamp>/).
@@ -82,6 +84,9 @@ if [[ "$SKIP_LOAD" != 1 ]]; then
     sqlite3 "$DB" "PRAGMA page_size = $PAGE_SIZE; PRAGMA journal_mode = WAL; CREATE TABLE page_size_probe (x); DROP TABLE page_size_probe;" >/dev/null
   fi
   "$TRUCE" --db "$DB" init --name Bench --admin admin >/dev/null
+  # EXTRA_SQL='CREATE INDEX ...' runs on the load database before the
+  # server starts, e.g. to measure what an index costs per write.
+  if [[ -n "${EXTRA_SQL:-}" ]]; then sqlite3 "$DB" "$EXTRA_SQL"; fi
   printf 'load-password-0123456789\n' | "$TRUCE" --db "$DB" user add loader --role observer --password-stdin >/dev/null
   TOKEN=$("$TRUCE" --db "$DB" token create --user loader --name load | sed -n 's/^secret (shown once): //p')
   [[ -n "$TOKEN" ]] || { echo "no token secret in the output of token create" >&2; exit 1; }
