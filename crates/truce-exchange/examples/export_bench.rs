@@ -1,21 +1,27 @@
 //! Export benchmark (run by `bench/exports.sh`): builds a mission database
 //! of N incidents through the Store's `apply_stream` (the import path: one
-//! journaled transaction, chunks of 4,096 commands), then exports every
-//! incident the way `truce export` and the HTTP export do (store pages of
-//! 5,000, oldest first, `CsvWriter` of the chosen shape or GeoJSON
-//! features) into a byte-counting sink, and prints rows/s with the resident
-//! memory at each tenth of the export (flat memory shows as flat numbers).
+//! journaled transaction, chunks of 4,096 commands) unless it exists, then
+//! exports every incident the way `truce export` and the HTTP export do
+//! (`truce_store::read_ahead` of `Store::list_raw` pages of 5,000, oldest
+//! first, written by `CsvWriter::write_stored` of the chosen shape or
+//! `FeatureWriter`) into a byte-counting sink, and prints rows/s with the
+//! resident memory sampled every second and at each tenth of the export
+//! (flat memory shows as flat numbers). `FORMAT-legacy` runs the former
+//! path (`Store::list` pages, `Envelope::to_wire`) for comparison.
 //!
 //! `cargo run --release -p truce-exchange --example export_bench -- DB ROWS [FORMAT...]`
-//! An existing DB is reused as it is.
+//! An existing DB is reused as it is; `READONLY=1` opens it without
+//! writing anything to it (`SqliteStore::open_read_only`).
 
 use std::io::Write;
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tokio::sync::mpsc;
 use truce_core::{EntityKind, Sensitivity, ValidationContext};
-use truce_exchange::{CsvWriter, Shape, geojson};
+use truce_exchange::{CsvWriter, FeatureWriter, Shape, StoredRecord, geojson};
 use truce_store::sqlite::SqliteStore;
 use truce_store::{Change, Command, ImportChunk, ListQuery, Store};
 use uuid::Uuid;
@@ -41,6 +47,18 @@ fn status_kb(field: &str) -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// Samples VmRSS (MiB) every second until `stop`.
+fn sample_rss(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<u64>> {
+    std::thread::spawn(move || {
+        let mut v = Vec::new();
+        while !stop.load(Ordering::Relaxed) {
+            v.push(status_kb("VmRSS:") / 1024);
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        v
+    })
 }
 
 async fn build(store: &SqliteStore, rows: u64) {
@@ -112,19 +130,29 @@ async fn main() {
     } else {
         vec!["csv".into()]
     };
-    let fresh = !db.exists();
-    let store = SqliteStore::open(&db).await.expect("open");
-    if fresh {
-        let t = Instant::now();
-        build(&store, rows).await;
-        let s = t.elapsed().as_secs_f64();
-        println!(
-            "built {rows} incidents in {s:.1} s ({:.0} rows/s) through apply_stream",
-            rows as f64 / s
-        );
-    }
+    let store = if std::env::var("READONLY").is_ok_and(|v| v == "1") {
+        SqliteStore::open_read_only(&db).await.expect("open")
+    } else {
+        let fresh = !db.exists();
+        let store = SqliteStore::open(&db).await.expect("open");
+        if fresh {
+            let t = Instant::now();
+            build(&store, rows).await;
+            let s = t.elapsed().as_secs_f64();
+            println!(
+                "built {rows} incidents in {s:.1} s ({:.0} rows/s) through apply_stream",
+                rows as f64 / s
+            );
+        }
+        store
+    };
+    let store: Arc<dyn Store> = Arc::new(store);
     for f in formats {
-        let shape = match f.as_str() {
+        let (name, legacy) = match f.strip_suffix("-legacy") {
+            Some(n) => (n, true),
+            None => (f.as_str(), false),
+        };
+        let shape = match name {
             "csv" => Some(Shape::Truce),
             "hxl" => Some(Shape::Hxl),
             "acled" => Some(Shape::Acled),
@@ -135,46 +163,115 @@ async fn main() {
         let mut q = ListQuery::new(EntityKind::Incident, Sensitivity::Restricted);
         q.limit = 5000;
         q.oldest_first = true;
-        let mut sink = Counting(0);
-        let mut csv = shape.map(|s| CsvWriter::new(s, Counting(0)).expect("header"));
-        let rss_before = status_kb("VmRSS:");
-        let mut rss = Vec::new();
+        let rss_before = status_kb("VmRSS:") / 1024;
+        let stop = Arc::new(AtomicBool::new(false));
+        let sampler = sample_rss(stop.clone());
+        let mut tenths = Vec::new();
         let t = Instant::now();
-        let mut n = 0u64;
-        loop {
-            let page = store.list(&q).await.expect("list");
-            for env in &page.items {
-                match &mut csv {
-                    Some(w) => w.write(&env.to_wire()).expect("write"),
-                    None => {
-                        sink.write_all(geojson::SEPARATOR).unwrap();
-                        serde_json::to_writer(
-                            &mut sink,
-                            &geojson::feature(EntityKind::Incident, env),
-                        )
-                        .unwrap();
-                    }
-                }
-                n += 1;
-                if n.is_multiple_of((rows / 10).max(1)) {
-                    rss.push(status_kb("VmRSS:") / 1024);
-                }
-            }
-            match page.next_cursor {
-                Some(c) => q.cursor = Some(c),
-                None => break,
-            }
-        }
-        let bytes = match csv {
-            Some(w) => w.finish().expect("finish").0,
-            None => sink.0,
+        let (n, bytes) = if legacy {
+            export_legacy(&*store, q, shape, rows, &mut tenths).await
+        } else {
+            export(store.clone(), q, shape, rows, &mut tenths).await
         };
         let s = t.elapsed().as_secs_f64();
+        stop.store(true, Ordering::Relaxed);
+        let per_second = sampler.join().expect("sampler");
         println!(
-            "export {f}: {n} rows, {bytes} bytes in {s:.2} s = {:.0} rows/s; RSS before {} MiB, at each tenth (MiB): {rss:?}; peak (VmHWM) {} MiB",
+            "export {f}: {n} rows, {bytes} bytes in {s:.2} s = {:.0} rows/s; RSS before {rss_before} MiB, at each tenth (MiB): {tenths:?}; every second: min {} max {} MiB ({} samples); peak (VmHWM) {} MiB",
             n as f64 / s,
-            rss_before / 1024,
+            per_second.iter().min().copied().unwrap_or(0),
+            per_second.iter().max().copied().unwrap_or(0),
+            per_second.len(),
             status_kb("VmHWM:") / 1024
         );
     }
+}
+
+/// The export as `truce export` runs it: pages read ahead, written from
+/// their stored JSON.
+async fn export(
+    store: Arc<dyn Store>,
+    q: ListQuery,
+    shape: Option<Shape>,
+    rows: u64,
+    tenths: &mut Vec<u64>,
+) -> (u64, u64) {
+    let mut pages = truce_store::read_ahead(store, q, 2);
+    let mut csv = shape.map(|s| CsvWriter::new(s, Counting(0)).expect("header"));
+    let mut features = FeatureWriter::new();
+    let mut sink = Counting(0);
+    let mut buf = Vec::new();
+    let mut n = 0u64;
+    while let Some(page) = pages.recv().await {
+        let page = page.expect("page");
+        for r in page.iter() {
+            let rec = StoredRecord {
+                id: r.id,
+                sensitivity: r.sensitivity,
+                data: r.data,
+            };
+            match &mut csv {
+                Some(w) => w.write_stored(rec).expect("write"),
+                None => {
+                    if n > 0 {
+                        buf.extend_from_slice(geojson::SEPARATOR);
+                    }
+                    features
+                        .write(EntityKind::Incident, rec, &mut buf)
+                        .expect("feature");
+                }
+            }
+            n += 1;
+            if n.is_multiple_of((rows / 10).max(1)) {
+                tenths.push(status_kb("VmRSS:") / 1024);
+            }
+        }
+        sink.write_all(&buf).unwrap();
+        buf.clear();
+    }
+    let bytes = match csv {
+        Some(w) => w.finish().expect("finish").0,
+        None => sink.0,
+    };
+    (n, bytes)
+}
+
+/// The former path: `Store::list` pages decoded into envelopes, each
+/// copied by `to_wire` before it is written.
+async fn export_legacy(
+    store: &dyn Store,
+    mut q: ListQuery,
+    shape: Option<Shape>,
+    rows: u64,
+    tenths: &mut Vec<u64>,
+) -> (u64, u64) {
+    let mut sink = Counting(0);
+    let mut csv = shape.map(|s| CsvWriter::new(s, Counting(0)).expect("header"));
+    let mut n = 0u64;
+    loop {
+        let page = store.list(&q).await.expect("list");
+        for env in &page.items {
+            match &mut csv {
+                Some(w) => w.write(&env.to_wire()).expect("write"),
+                None => {
+                    sink.write_all(geojson::SEPARATOR).unwrap();
+                    serde_json::to_writer(&mut sink, &geojson::feature(EntityKind::Incident, env))
+                        .unwrap();
+                }
+            }
+            n += 1;
+            if n.is_multiple_of((rows / 10).max(1)) {
+                tenths.push(status_kb("VmRSS:") / 1024);
+            }
+        }
+        match page.next_cursor {
+            Some(c) => q.cursor = Some(c),
+            None => break,
+        }
+    }
+    let bytes = match csv {
+        Some(w) => w.finish().expect("finish").0,
+        None => sink.0,
+    };
+    (n, bytes)
 }

@@ -11,9 +11,12 @@
 pub mod columns;
 pub mod geojson;
 pub mod hxl;
+pub mod raw;
 pub mod shape;
 pub mod table;
 
 pub use columns::{COLUMNS, Flat, flatten, unflatten};
-pub use shape::{Mapping, Shape};
+pub use geojson::FeatureWriter;
+pub use raw::{CellDecoder, StoredRecord};
+pub use shape::{Cells, Mapping, Shape};
 pub use table::{CsvWriter, TableError, XlsxWriter, read_csv, read_xlsx};

@@ -33,6 +33,7 @@
 //! UUIDs (ACLED `ETH9766`, UCDP `244657`) become a UUID v5 of the dataset
 //! and the id, so importing the same file twice writes nothing new.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde_json::Value;
@@ -227,7 +228,7 @@ impl Shape {
                     .map(|&c| {
                         let out = match spec.exact.iter().find(|(d, _)| *d == c) {
                             Some((_, t)) => Out::Col(ix(t)),
-                            None => Out::Derived(c),
+                            None => Out::Derived(Derived::of(self, c)),
                         };
                         (c.to_string(), out)
                     })
@@ -261,10 +262,14 @@ impl Shape {
             .into_iter()
             .map(|(_, out)| match out {
                 Out::Col(i) => COLUMNS[i].kind,
-                Out::Derived(c) => {
+                Out::Derived(d) => {
                     if matches!(
-                        c,
-                        "year" | "type_of_violence" | "where_prec" | "date_prec" | "best"
+                        d,
+                        Derived::Year
+                            | Derived::TypeOfViolence
+                            | Derived::WherePrec
+                            | Derived::DatePrec
+                            | Derived::Best
                     ) {
                         CellKind::Number
                     } else {
@@ -279,12 +284,106 @@ impl Shape {
 #[derive(Debug, Clone, Copy)]
 enum Out {
     Col(usize),
-    Derived(&'static str),
+    Derived(Derived),
 }
+
+/// A dataset column computed from Truce fields on export, resolved once
+/// per export from the shape and the column's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Derived {
+    /// ACLED `event_id_cnty`, UCDP `id`.
+    Id,
+    /// `year`.
+    Year,
+    /// ACLED `event_date`, UCDP `date_start` and `date_end`.
+    Date,
+    /// ACLED `disorder_type`.
+    DisorderType,
+    /// ACLED `event_type` (label).
+    AcledEventType,
+    /// ACLED `sub_event_type` (label).
+    AcledSubEventType,
+    /// ACLED `civilian_targeting`.
+    CivilianTargeting,
+    /// UCDP `type_of_violence`.
+    TypeOfViolence,
+    /// UCDP `where_prec`.
+    WherePrec,
+    /// UCDP `date_prec`.
+    DatePrec,
+    /// UCDP `best`.
+    Best,
+    /// A dataset column Truce has nothing for: written empty.
+    Empty,
+}
+
+impl Derived {
+    fn of(shape: Shape, column: &str) -> Derived {
+        match (shape, column) {
+            (Shape::Acled, "event_id_cnty") | (Shape::Ucdp, "id") => Derived::Id,
+            (_, "year") => Derived::Year,
+            (Shape::Acled, "event_date") | (Shape::Ucdp, "date_start" | "date_end") => {
+                Derived::Date
+            }
+            (Shape::Acled, "disorder_type") => Derived::DisorderType,
+            (Shape::Acled, "event_type") => Derived::AcledEventType,
+            (Shape::Acled, "sub_event_type") => Derived::AcledSubEventType,
+            (Shape::Acled, "civilian_targeting") => Derived::CivilianTargeting,
+            (Shape::Ucdp, "type_of_violence") => Derived::TypeOfViolence,
+            (Shape::Ucdp, "where_prec") => Derived::WherePrec,
+            (Shape::Ucdp, "date_prec") => Derived::DatePrec,
+            (Shape::Ucdp, "best") => Derived::Best,
+            _ => Derived::Empty,
+        }
+    }
+}
+
+/// The cells of one incident, one per [`COLUMNS`] entry, however they are
+/// held: a [`Flat`] row of strings, or text borrowed from the store's
+/// canonical JSON ([`crate::raw`]). Rows of every shape are computed from
+/// this, so both give the same bytes.
+pub trait Cells {
+    /// The cell of column `i` of [`COLUMNS`] (empty when absent).
+    fn cell(&self, i: usize) -> &str;
+}
+
+impl Cells for Flat {
+    fn cell(&self, i: usize) -> &str {
+        &self.0[i]
+    }
+}
+
+/// Positions in [`COLUMNS`] of the columns the derived columns read,
+/// looked up once rather than by name for every row.
+struct Ix {
+    id: usize,
+    occurred_at: usize,
+    event_type: usize,
+    sub_event_type: usize,
+    geo_precision: usize,
+    time_precision: usize,
+    fatalities: usize,
+    deaths: [usize; 4],
+}
+
+static IX: std::sync::LazyLock<Ix> = std::sync::LazyLock::new(|| Ix {
+    id: ix("id"),
+    occurred_at: ix("occurred_at"),
+    event_type: ix("event_type"),
+    sub_event_type: ix("sub_event_type"),
+    geo_precision: ix("geo_precision"),
+    time_precision: ix("time_precision"),
+    fatalities: ix("fatalities"),
+    deaths: [
+        ix("deaths.side_a"),
+        ix("deaths.side_b"),
+        ix("deaths.civilians"),
+        ix("deaths.unknown"),
+    ],
+});
 
 /// Turns incidents into rows of one shape; built once per export.
 pub struct RowWriter {
-    shape: Shape,
     plan: Vec<Out>,
 }
 
@@ -292,23 +391,27 @@ impl RowWriter {
     /// A writer for `shape`.
     pub fn new(shape: Shape) -> RowWriter {
         RowWriter {
-            shape,
             plan: shape.plan().into_iter().map(|(_, o)| o).collect(),
         }
     }
 
     /// The cells of one incident.
     pub fn row(&self, flat: &Flat) -> Vec<String> {
-        self.plan
-            .iter()
-            .map(|o| match *o {
-                Out::Col(i) => flat.0[i].clone(),
-                Out::Derived(c) => derive_out(self.shape, c, flat),
-            })
-            .collect()
+        self.cells(flat).map(Cow::into_owned).collect()
+    }
+
+    /// The cells of one incident, borrowed from `cells` where they are
+    /// copied as they are (most of them).
+    pub fn cells<'a, C: Cells + ?Sized>(
+        &'a self,
+        cells: &'a C,
+    ) -> impl Iterator<Item = Cow<'a, str>> + 'a {
+        self.plan.iter().map(move |o| match *o {
+            Out::Col(i) => Cow::Borrowed(cells.cell(i)),
+            Out::Derived(d) => derive_out(d, cells),
+        })
     }
 }
-
 fn date_of(ts: &str) -> &str {
     ts.get(..10).unwrap_or(ts)
 }
@@ -367,67 +470,60 @@ pub fn acled_disorder_type(e: EventType) -> &'static str {
     }
 }
 
-fn derive_out(shape: Shape, column: &str, f: &Flat) -> String {
-    let occurred = f.get("occurred_at");
-    let event = event_type_of(f.get("event_type"));
-    match (shape, column) {
-        (Shape::Acled, "event_id_cnty") | (Shape::Ucdp, "id") => f.get("id").to_string(),
-        (_, "year") => occurred.get(..4).unwrap_or("").to_string(),
-        (Shape::Acled, "event_date") | (Shape::Ucdp, "date_start" | "date_end") => {
-            date_of(occurred).to_string()
-        }
-        (Shape::Acled, "disorder_type") => event.map(acled_disorder_type).unwrap_or("").into(),
-        (Shape::Acled, "event_type") => event.map(|e| e.acled_label()).unwrap_or("").into(),
-        (Shape::Acled, "sub_event_type") => sub_event_type_of(f.get("sub_event_type"))
-            .map(acled_sub_event_label)
-            .unwrap_or("")
-            .into(),
-        (Shape::Acled, "civilian_targeting") => {
-            if event == Some(EventType::ViolenceAgainstCivilians) {
-                "Civilian targeting".into()
+fn derive_out<'a, C: Cells + ?Sized>(d: Derived, f: &'a C) -> Cow<'a, str> {
+    let ix = &*IX;
+    let occurred = f.cell(ix.occurred_at);
+    let event = || event_type_of(f.cell(ix.event_type));
+    let text = |s: &'static str| Cow::Borrowed(s);
+    match d {
+        Derived::Id => Cow::Borrowed(f.cell(ix.id)),
+        Derived::Year => Cow::Borrowed(occurred.get(..4).unwrap_or("")),
+        Derived::Date => Cow::Borrowed(date_of(occurred)),
+        Derived::DisorderType => text(event().map(acled_disorder_type).unwrap_or("")),
+        Derived::AcledEventType => text(event().map(|e| e.acled_label()).unwrap_or("")),
+        Derived::AcledSubEventType => text(
+            sub_event_type_of(f.cell(ix.sub_event_type))
+                .map(acled_sub_event_label)
+                .unwrap_or(""),
+        ),
+        Derived::CivilianTargeting => {
+            text(if event() == Some(EventType::ViolenceAgainstCivilians) {
+                "Civilian targeting"
             } else {
-                String::new()
-            }
+                ""
+            })
         }
-        (Shape::Ucdp, "type_of_violence") => {
-            if event == Some(EventType::ViolenceAgainstCivilians) {
-                "3".into()
-            } else {
-                String::new()
-            }
-        }
-        (Shape::Ucdp, "where_prec") => match f.get("geo_precision") {
+        Derived::TypeOfViolence => text(if event() == Some(EventType::ViolenceAgainstCivilians) {
+            "3"
+        } else {
+            ""
+        }),
+        Derived::WherePrec => text(match f.cell(ix.geo_precision) {
             "" | "1" => "1",
             "2" => "2",
             _ => "4",
-        }
-        .into(),
-        (Shape::Ucdp, "date_prec") => match f.get("time_precision") {
+        }),
+        Derived::DatePrec => text(match f.cell(ix.time_precision) {
             "" | "1" => "1",
             "2" => "3",
             _ => "4",
-        }
-        .into(),
-        (Shape::Ucdp, "best") => {
-            if f.get("deaths.side_a").is_empty() {
-                match f.get("fatalities") {
-                    "" => "0".into(),
-                    x => x.to_string(),
+        }),
+        Derived::Best => {
+            if f.cell(ix.deaths[0]).is_empty() {
+                match f.cell(ix.fatalities) {
+                    "" => text("0"),
+                    x => Cow::Borrowed(x),
                 }
             } else {
-                let n: u64 = [
-                    "deaths.side_a",
-                    "deaths.side_b",
-                    "deaths.civilians",
-                    "deaths.unknown",
-                ]
-                .iter()
-                .map(|c| f.get(c).parse::<u64>().unwrap_or(0))
-                .sum();
-                n.to_string()
+                let n: u64 = ix
+                    .deaths
+                    .iter()
+                    .map(|&c| f.cell(c).parse::<u64>().unwrap_or(0))
+                    .sum();
+                Cow::Owned(n.to_string())
             }
         }
-        _ => String::new(),
+        Derived::Empty => text(""),
     }
 }
 

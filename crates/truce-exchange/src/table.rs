@@ -3,11 +3,13 @@
 //! so an export streams; readers give one record (or the error of its row)
 //! at a time, numbered as the file counts (CSV line, spreadsheet row).
 
+use std::borrow::Cow;
 use std::io::{Read, Seek, Write};
 
 use serde_json::Value;
 
 use crate::columns::{CellKind, flatten};
+use crate::raw::{CellDecoder, StoredRecord};
 use crate::shape::{Mapping, RowWriter, Shape};
 
 /// Reading or writing a table went wrong.
@@ -37,6 +39,30 @@ pub enum TableError {
     /// XLSX writing failed.
     #[error("xlsx: {0}")]
     Xlsx(String),
+    /// A stored record is not JSON (a damaged database).
+    #[error("stored record {id}: {message}")]
+    Stored {
+        /// The record's id.
+        id: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// A cell as the csv crate takes it.
+struct Bytes<'a>(Cow<'a, str>);
+
+impl AsRef<[u8]> for Bytes<'_> {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+fn wire_of(record: StoredRecord<'_>) -> Result<Value, TableError> {
+    record.to_wire().map_err(|e| TableError::Stored {
+        id: record.id.to_string(),
+        message: e.to_string(),
+    })
 }
 
 impl TableError {
@@ -70,6 +96,7 @@ fn csv_error(e: csv::Error) -> TableError {
 pub struct CsvWriter<W: Write> {
     out: csv::Writer<W>,
     rows: RowWriter,
+    decoder: CellDecoder,
 }
 
 impl<W: Write> CsvWriter<W> {
@@ -84,6 +111,7 @@ impl<W: Write> CsvWriter<W> {
         Ok(CsvWriter {
             out,
             rows: RowWriter::new(shape),
+            decoder: CellDecoder::new(),
         })
     }
 
@@ -91,6 +119,19 @@ impl<W: Write> CsvWriter<W> {
     pub fn write(&mut self, wire: &Value) -> Result<(), TableError> {
         let row = self.rows.row(&flatten(wire));
         self.out.write_record(&row).map_err(csv_error)
+    }
+
+    /// Writes one incident as the store holds it, the same row as
+    /// [`CsvWriter::write`] of its wire JSON, with its cells taken straight
+    /// from the stored JSON ([`crate::raw`]).
+    pub fn write_stored(&mut self, record: StoredRecord<'_>) -> Result<(), TableError> {
+        match self.decoder.decode(record) {
+            Some(row) => self
+                .out
+                .write_record(self.rows.cells(&row).map(Bytes))
+                .map_err(csv_error),
+            None => self.write(&wire_of(record)?),
+        }
     }
 
     /// Flushes what is buffered to the underlying writer (e.g. to send a
@@ -212,6 +253,7 @@ pub struct XlsxWriter {
     rows: RowWriter,
     kinds: Vec<CellKind>,
     next: u32,
+    decoder: CellDecoder,
 }
 
 impl XlsxWriter {
@@ -234,49 +276,85 @@ impl XlsxWriter {
             rows: RowWriter::new(shape),
             kinds: shape.kinds(),
             next: 0,
+            decoder: CellDecoder::new(),
         };
         for h in shape.header_rows() {
-            w.put(&h, false)?;
+            let sheet = w.book.worksheet_from_index(0).map_err(xlsx_error)?;
+            put(
+                sheet,
+                w.next,
+                &w.kinds,
+                h.into_iter().map(Cow::Owned),
+                false,
+            )?;
+            w.next += 1;
         }
         Ok(w)
     }
 
-    fn put(&mut self, cells: &[String], typed: bool) -> Result<(), TableError> {
-        let row = self.next;
-        let sheet = self.book.worksheet_from_index(0).map_err(xlsx_error)?;
-        for (c, (cell, kind)) in cells.iter().zip(&self.kinds).enumerate() {
-            if cell.is_empty() {
-                continue;
-            }
-            let col = c as u16;
-            match (typed, kind, cell.parse::<f64>()) {
-                (true, CellKind::Number, Ok(n)) if n.is_finite() => {
-                    sheet.write_number(row, col, n).map_err(xlsx_error)?;
-                }
-                _ => {
-                    sheet.write_string(row, col, cell).map_err(xlsx_error)?;
-                }
-            }
-        }
-        self.next += 1;
-        Ok(())
-    }
-
-    /// Writes one incident given as its wire JSON.
-    pub fn write(&mut self, wire: &Value) -> Result<(), TableError> {
+    fn check_room(&self) -> Result<(), TableError> {
         if self.next >= XLSX_MAX_ROWS + 2 {
             return Err(TableError::Xlsx(format!(
                 "a worksheet holds at most {XLSX_MAX_ROWS} incidents; export CSV instead"
             )));
         }
-        let row = self.rows.row(&flatten(wire));
-        self.put(&row, true)
+        Ok(())
+    }
+
+    /// Writes one incident given as its wire JSON.
+    pub fn write(&mut self, wire: &Value) -> Result<(), TableError> {
+        self.check_room()?;
+        let sheet = self.book.worksheet_from_index(0).map_err(xlsx_error)?;
+        let flat = flatten(wire);
+        put(sheet, self.next, &self.kinds, self.rows.cells(&flat), true)?;
+        self.next += 1;
+        Ok(())
+    }
+
+    /// Writes one incident as the store holds it (the same row as
+    /// [`XlsxWriter::write`] of its wire JSON).
+    pub fn write_stored(&mut self, record: StoredRecord<'_>) -> Result<(), TableError> {
+        self.check_room()?;
+        match self.decoder.decode(record) {
+            Some(row) => {
+                let sheet = self.book.worksheet_from_index(0).map_err(xlsx_error)?;
+                put(sheet, self.next, &self.kinds, self.rows.cells(&row), true)?;
+                self.next += 1;
+                Ok(())
+            }
+            None => self.write(&wire_of(record)?),
+        }
     }
 
     /// The whole file.
     pub fn finish(mut self) -> Result<Vec<u8>, TableError> {
         self.book.save_to_buffer().map_err(xlsx_error)
     }
+}
+
+/// Writes one row of cells into the sheet, numbers as numbers when `typed`.
+fn put<'a>(
+    sheet: &mut rust_xlsxwriter::Worksheet,
+    row: u32,
+    kinds: &[CellKind],
+    cells: impl Iterator<Item = Cow<'a, str>>,
+    typed: bool,
+) -> Result<(), TableError> {
+    for (c, (cell, kind)) in cells.zip(kinds).enumerate() {
+        if cell.is_empty() {
+            continue;
+        }
+        let col = c as u16;
+        match (typed, kind, cell.parse::<f64>()) {
+            (true, CellKind::Number, Ok(n)) if n.is_finite() => {
+                sheet.write_number(row, col, n).map_err(xlsx_error)?;
+            }
+            _ => {
+                sheet.write_string(row, col, &*cell).map_err(xlsx_error)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The text of a spreadsheet cell as the Truce columns read it: integers

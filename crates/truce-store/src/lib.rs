@@ -312,6 +312,137 @@ pub struct Page {
     pub next_cursor: Option<i64>,
 }
 
+/// A page of records as they are stored: each one's id, sensitivity and
+/// canonical JSON, not decoded ([`Store::list_raw`]). Bulk exports read
+/// millions of records and write each as text; decoding them into
+/// `Envelope`s only to write them out again is where their time went.
+/// The texts sit back to back in one buffer.
+#[derive(Debug, Clone, Default)]
+pub struct RawPage {
+    text: String,
+    rows: Vec<RawRow>,
+    /// Cursor for the next page, if there is one.
+    pub next_cursor: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct RawRow {
+    id: (usize, usize),
+    sensitivity: Sensitivity,
+    data: (usize, usize),
+}
+
+/// One record of a [`RawPage`].
+#[derive(Debug, Clone, Copy)]
+pub struct RawRecord<'a> {
+    /// The record's id (hyphenated, lower case).
+    pub id: &'a str,
+    /// Who may read it.
+    pub sensitivity: Sensitivity,
+    /// Its data as canonical JSON (`truce_core::journal::canonical_json`).
+    pub data: &'a str,
+}
+
+impl RawPage {
+    /// An empty page whose buffers can hold about `rows` records of
+    /// `bytes` bytes in all.
+    pub fn with_capacity(rows: usize, bytes: usize) -> RawPage {
+        RawPage {
+            text: String::with_capacity(bytes),
+            rows: Vec::with_capacity(rows),
+            next_cursor: None,
+        }
+    }
+
+    /// Appends a record.
+    pub fn push(&mut self, id: &str, sensitivity: Sensitivity, data: &str) {
+        let a = self.text.len();
+        self.text.push_str(id);
+        let b = self.text.len();
+        self.text.push_str(data);
+        self.rows.push(RawRow {
+            id: (a, b),
+            sensitivity,
+            data: (b, self.text.len()),
+        });
+    }
+
+    /// Empties the page, keeping its buffers.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.rows.clear();
+        self.next_cursor = None;
+    }
+
+    /// How many records it holds.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Its records, in the order of the query.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = RawRecord<'_>> + '_ {
+        self.rows.iter().map(|r| RawRecord {
+            id: &self.text[r.id.0..r.id.1],
+            sensitivity: r.sensitivity,
+            data: &self.text[r.data.0..r.data.1],
+        })
+    }
+}
+
+/// [`Store::list_raw`] through [`Store::list`]: the default for backends
+/// that have nothing faster (each envelope's data written back to
+/// canonical JSON).
+pub async fn raw_page_via_list<S: Store + ?Sized>(
+    store: &S,
+    q: &ListQuery,
+) -> Result<RawPage, StoreError> {
+    let page = store.list(q).await?;
+    let mut raw = RawPage::with_capacity(page.items.len(), 0);
+    for e in &page.items {
+        raw.push(
+            &e.id.to_string(),
+            e.sensitivity,
+            &truce_core::journal::canonical_json(&e.data),
+        );
+    }
+    raw.next_cursor = page.next_cursor;
+    Ok(raw)
+}
+
+/// Reads every page of `q` (from its cursor on) with [`Store::list_raw`]
+/// ahead of the consumer: a task fetches page after page and keeps at most
+/// `depth` waiting in the channel, so the store reads the next page while
+/// the consumer writes this one out (two cores busy instead of one) and
+/// memory stays bounded by `depth + 2` pages whatever the total. The
+/// channel ends after the last page or after an error; a consumer that
+/// drops the receiver stops the reading.
+pub fn read_ahead(
+    store: std::sync::Arc<dyn Store>,
+    mut q: ListQuery,
+    depth: usize,
+) -> tokio::sync::mpsc::Receiver<Result<RawPage, StoreError>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(depth.max(1));
+    tokio::spawn(async move {
+        loop {
+            let page = store.list_raw(&q).await;
+            let next = page.as_ref().ok().and_then(|p| p.next_cursor);
+            if tx.send(page).await.is_err() {
+                return;
+            }
+            match next {
+                Some(c) => q.cursor = Some(c),
+                None => return,
+            }
+        }
+    });
+    rx
+}
+
 /// A user account as the server needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
@@ -395,6 +526,12 @@ pub trait Store: Send + Sync + 'static {
     async fn get(&self, id: Uuid) -> Result<Option<Envelope>, StoreError>;
     /// A page of records.
     async fn list(&self, q: &ListQuery) -> Result<Page, StoreError>;
+    /// The page [`Store::list`] gives for `q`, as stored (ids and canonical
+    /// JSON, not decoded), for bulk exports. This default goes through
+    /// `list`; a backend overrides it to hand over its stored text as it is.
+    async fn list_raw(&self, q: &ListQuery) -> Result<RawPage, StoreError> {
+        raw_page_via_list(self, q).await
+    }
     /// Counts and sums of the records matching `q` (its cursor and limit
     /// are ignored), grouped.
     async fn aggregate(&self, q: &ListQuery, by: Grouping) -> Result<Vec<Bucket>, StoreError>;

@@ -142,6 +142,35 @@ impl SqliteStore {
         })
     }
 
+    /// Opens an existing database for reading only, writing nothing to its
+    /// file or its directory (SQLite's `immutable`: no WAL index, no
+    /// locks), e.g. to export from a backup or from a benchmark's data set
+    /// that others read too. Nothing may write to the file meanwhile, and
+    /// it must have no pending WAL (a database closed cleanly, or a backup).
+    /// Writes answer [`StoreError::Closed`].
+    pub async fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::NotFound(format!("database {}", path.display())));
+        }
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(
+                SqliteConnectOptions::new()
+                    .filename(path)
+                    .read_only(true)
+                    .immutable(true)
+                    .pragma("cache_size", "-65536"),
+            )
+            .await?;
+        // No writer: the receiver is dropped, so every write is refused.
+        let (jobs, _) = mpsc::channel(1);
+        Ok(SqliteStore {
+            read,
+            jobs,
+            path: path.to_path_buf(),
+        })
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -1577,6 +1606,40 @@ fn push_filters(b: &mut QueryBuilder<Sqlite>, q: &ListQuery) {
     }
 }
 
+/// [`Store::list_raw`]: the rows [`Store::list`] selects, each record's
+/// id, sensitivity and stored JSON copied as they are into one page buffer
+/// (no `Envelope`, no JSON parsing). One short statement per page (keyset
+/// on `rid`), so a long export holds no read snapshot that would keep the
+/// checkpointer from recycling the WAL.
+async fn list_raw(pool: &SqlitePool, q: &ListQuery) -> Result<crate::RawPage, StoreError> {
+    let mut b =
+        QueryBuilder::<Sqlite>::new("SELECT rid, id, sensitivity, data FROM records WHERE ");
+    push_filters(&mut b, q);
+    let (after, order) = if q.oldest_first {
+        (" AND rid > ", "ASC")
+    } else {
+        (" AND rid < ", "DESC")
+    };
+    if let Some(c) = q.cursor {
+        b.push(after).push_bind(c);
+    }
+    let limit = q.limit.clamp(1, 10_000) as usize;
+    b.push(format_args!(" ORDER BY rid {order} LIMIT "))
+        .push_bind(limit as i64 + 1);
+    let mut page = crate::RawPage::with_capacity(limit, limit * 1024);
+    let mut rows = b.build().fetch(pool);
+    let mut last = None;
+    while let Some(row) = rows.try_next().await? {
+        if page.len() == limit {
+            page.next_cursor = last;
+            break;
+        }
+        page.push(row.get(1), sens_from(row.get(2)), row.get(3));
+        last = Some(row.get::<i64, _>(0));
+    }
+    Ok(page)
+}
+
 /// Space-delimited list with a leading and trailing space, so `instr` with
 /// `' ' || x || ' '` matches whole items only.
 fn spaced<S: AsRef<str>>(items: impl Iterator<Item = S>) -> String {
@@ -1701,6 +1764,10 @@ impl Store for SqliteStore {
             None
         };
         Ok(Page { items, next_cursor })
+    }
+
+    async fn list_raw(&self, q: &ListQuery) -> Result<crate::RawPage, StoreError> {
+        list_raw(&self.read, q).await
     }
 
     async fn aggregate(

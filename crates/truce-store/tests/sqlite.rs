@@ -427,3 +427,64 @@ async fn large_streamed_import_is_all_or_nothing_and_keeps_indexes() {
     let report = s.verify().await.unwrap();
     assert_eq!(report.records, 1 + 6 * 4096);
 }
+
+/// `list_raw` gives the records `list` gives (same filter, sensitivity
+/// and order, page by page), as stored: the id and the canonical JSON of
+/// the data; `read_ahead` walks every page; the trait's default (through
+/// `list`) agrees with the backend's own.
+#[tokio::test]
+async fn raw_pages_hold_what_list_gives() {
+    let (_d, s) = open().await;
+    let sens = [
+        Sensitivity::Public,
+        Sensitivity::Mission,
+        Sensitivity::Restricted,
+    ];
+    for i in 0..23 {
+        let mut cmd = create(Uuid::now_v7(), &format!("n{i} \"quoted\"\n"), None);
+        if let Change::Create { sensitivity, .. } = &mut cmd.change {
+            *sensitivity = sens[i % 3];
+        }
+        s.apply(cmd).await.unwrap();
+    }
+    for max in sens {
+        for oldest_first in [true, false] {
+            for text in [None, Some("n1".to_string())] {
+                let mut q = ListQuery::new(EntityKind::Incident, max);
+                q.limit = 4;
+                q.oldest_first = oldest_first;
+                q.text = text.clone();
+                let mut pages = 0;
+                loop {
+                    let list = s.list(&q).await.unwrap();
+                    let raw = s.list_raw(&q).await.unwrap();
+                    let default = truce_store::raw_page_via_list(&s, &q).await.unwrap();
+                    assert_eq!(raw.next_cursor, list.next_cursor);
+                    assert_eq!(raw.len(), list.items.len());
+                    for (r, e) in raw.iter().zip(&list.items) {
+                        assert_eq!(r.id, e.id.to_string());
+                        assert_eq!(r.sensitivity, e.sensitivity);
+                        assert!(r.sensitivity <= max);
+                        assert_eq!(r.data, truce_core::journal::canonical_json(&e.data));
+                    }
+                    let d: Vec<_> = default.iter().map(|r| (r.id, r.data)).collect();
+                    let o: Vec<_> = raw.iter().map(|r| (r.id, r.data)).collect();
+                    assert_eq!(d, o);
+                    pages += 1;
+                    match list.next_cursor {
+                        Some(c) => q.cursor = Some(c),
+                        None => break,
+                    }
+                }
+                q.cursor = None;
+                let mut ahead = truce_store::read_ahead(std::sync::Arc::new(s.clone()), q, 1);
+                let mut n = 0;
+                while let Some(p) = ahead.recv().await {
+                    p.unwrap();
+                    n += 1;
+                }
+                assert_eq!(n, pages, "read_ahead gives every page once");
+            }
+        }
+    }
+}

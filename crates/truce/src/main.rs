@@ -531,14 +531,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let format = format
                 .or_else(|| out.as_deref().and_then(Format::from_path))
                 .unwrap_or(Format::Geojson);
-            let store = open(&db).await?;
+            let store: Arc<dyn Store> = Arc::new(open(&db).await?);
             let n = match &out {
                 Some(p) => {
                     let mut f = std::io::BufWriter::new(std::fs::File::create(p)?);
-                    exchange::export(&store, kind, format, &mut f, &to).await?
+                    exchange::export(store, kind, format, &mut f, &to).await?
                 }
                 None => {
-                    exchange::export(&store, kind, format, &mut std::io::stdout().lock(), &to)
+                    exchange::export(store, kind, format, &mut std::io::stdout().lock(), &to)
                         .await?
                 }
             };

@@ -1,0 +1,373 @@
+//! Incidents read straight from the store's canonical JSON, for exports.
+//!
+//! The generic path (`Envelope` -> `to_wire` -> [`crate::flatten`]) builds
+//! a `serde_json::Value` tree per record and copies it twice; at millions
+//! of rows that copying is the whole cost of an export. Here a record
+//! stays the text the store holds (`data`, canonical JSON: sorted keys, no
+//! whitespace, written by serde_json) and each cell is a slice of it: keys
+//! are matched against the columns as the parser meets them, values are
+//! borrowed ([`RawValue`]) and only what the generic path would write
+//! differently is rewritten (an escaped string unescaped, a float
+//! reformatted after the same parse, a nested value serialised again), in
+//! buffers reused from row to row.
+//!
+//! The bytes are those of the generic path, by construction: numbers go
+//! through serde_json's parser and its formatting exactly as a `Value`
+//! would, and any record the fast decoder does not accept (a key with an
+//! escape, a value of an unexpected shape) goes through the generic path.
+//! The property tests in `tests/props.rs` compare both on random incidents.
+
+use std::fmt::{self, Write as _};
+use std::sync::LazyLock;
+
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::Value;
+use serde_json::value::RawValue;
+use truce_core::Sensitivity;
+
+use crate::columns::{COLUMNS, index_of};
+use crate::shape::Cells;
+
+/// One stored incident as the store holds it: what an export reads.
+#[derive(Debug, Clone, Copy)]
+pub struct StoredRecord<'a> {
+    /// The record's id (a hyphenated UUID, as stored).
+    pub id: &'a str,
+    /// Who may read it.
+    pub sensitivity: Sensitivity,
+    /// The record's canonical JSON.
+    pub data: &'a str,
+}
+
+impl StoredRecord<'_> {
+    /// The record's wire JSON as far as exports read it (its fields, `id`
+    /// and `sensitivity`): the generic path, for what the fast decoder
+    /// does not take.
+    pub fn to_wire(&self) -> Result<Value, serde_json::Error> {
+        let mut v: Value = serde_json::from_str(self.data)?;
+        if let Value::Object(m) = &mut v {
+            m.insert("id".into(), Value::String(self.id.to_string()));
+            m.insert(
+                "sensitivity".into(),
+                Value::String(self.sensitivity.as_str().into()),
+            );
+        } else {
+            v = serde_json::json!({"id": self.id, "sensitivity": self.sensitivity.as_str()});
+        }
+        Ok(v)
+    }
+}
+
+/// Where a cell's text is: nowhere, in the record's JSON, or in the
+/// decoder's scratch buffer.
+#[derive(Debug, Clone, Copy, Default)]
+enum Span {
+    #[default]
+    Empty,
+    Data(usize, usize),
+    Scratch(usize, usize),
+}
+
+/// What a key of the record (or of one of its objects) feeds.
+#[derive(Debug, Clone)]
+enum Slot {
+    /// The column of that position.
+    Leaf(usize),
+    /// An object whose keys are columns (`location` -> `location.lat`).
+    Group(Vec<(&'static str, usize)>),
+}
+
+/// The record's top-level keys that are columns or hold columns, sorted
+/// (canonical JSON's key order), so a row's keys are matched by a merge.
+static TOP: LazyLock<Vec<(&'static str, Slot)>> = LazyLock::new(|| {
+    let mut top: Vec<(&'static str, Slot)> = Vec::new();
+    for (i, c) in COLUMNS.iter().enumerate() {
+        match c.name.split_once('.') {
+            None => top.push((c.name, Slot::Leaf(i))),
+            Some((group, key)) => {
+                assert!(!key.contains('.'), "columns nest one level: {}", c.name);
+                match top.iter_mut().find(|(g, _)| *g == group) {
+                    Some((_, Slot::Group(keys))) => keys.push((key, i)),
+                    Some(_) => panic!("{group} is both a column and an object"),
+                    None => top.push((group, Slot::Group(vec![(key, i)]))),
+                }
+            }
+        }
+    }
+    top.sort_by(|a, b| a.0.cmp(b.0));
+    for (_, s) in &mut top {
+        if let Slot::Group(keys) = s {
+            keys.sort_by(|a, b| a.0.cmp(b.0));
+        }
+    }
+    top
+});
+
+static ID: LazyLock<usize> = LazyLock::new(|| index_of("id").expect("id column"));
+static SENSITIVITY: LazyLock<usize> =
+    LazyLock::new(|| index_of("sensitivity").expect("sensitivity column"));
+
+/// Finds `key` in a sorted table, starting where the previous key was
+/// found (keys come sorted, so this is one or two comparisons), else
+/// anywhere.
+fn find<T>(table: &[(&'static str, T)], from: &mut usize, key: &str) -> Option<usize> {
+    let mut i = *from;
+    while i < table.len() && table[i].0 < key {
+        i += 1;
+    }
+    let hit = if i < table.len() && table[i].0 == key {
+        Some(i)
+    } else {
+        table.binary_search_by(|(k, _)| (*k).cmp(key)).ok()
+    };
+    if let Some(h) = hit {
+        *from = h + 1;
+    }
+    hit
+}
+
+/// Why a record goes the generic way.
+#[derive(Debug)]
+struct NotFast;
+
+/// Decodes stored incidents into cells, reusing its buffers.
+#[derive(Debug, Default)]
+pub struct CellDecoder {
+    spans: Vec<Span>,
+    scratch: String,
+}
+
+/// One decoded record: its cells, borrowed from the record and the decoder.
+pub struct DecodedRow<'a> {
+    record: StoredRecord<'a>,
+    spans: &'a [Span],
+    scratch: &'a str,
+}
+
+impl Cells for DecodedRow<'_> {
+    fn cell(&self, i: usize) -> &str {
+        if i == *ID {
+            return self.record.id;
+        }
+        if i == *SENSITIVITY {
+            return self.record.sensitivity.as_str();
+        }
+        match self.spans[i] {
+            Span::Empty => "",
+            Span::Data(a, b) => &self.record.data[a..b],
+            Span::Scratch(a, b) => &self.scratch[a..b],
+        }
+    }
+}
+
+impl CellDecoder {
+    /// A decoder with empty buffers.
+    pub fn new() -> CellDecoder {
+        CellDecoder::default()
+    }
+
+    /// The cells of `record`, or `None` when it must go the generic way
+    /// ([`StoredRecord::to_wire`] and [`crate::flatten`]).
+    pub fn decode<'a>(&'a mut self, record: StoredRecord<'a>) -> Option<DecodedRow<'a>> {
+        self.spans.clear();
+        self.spans.resize(COLUMNS.len(), Span::Empty);
+        self.scratch.clear();
+        let mut fill = Fill {
+            base: record.data.as_ptr() as usize,
+            spans: &mut self.spans,
+            scratch: &mut self.scratch,
+        };
+        let mut de = serde_json::Deserializer::from_str(record.data);
+        de.deserialize_map(TopVisitor { fill: &mut fill }).ok()?;
+        de.end().ok()?;
+        Some(DecodedRow {
+            record,
+            spans: &self.spans,
+            scratch: &self.scratch,
+        })
+    }
+}
+
+/// Where decoded cells go.
+struct Fill<'f> {
+    base: usize,
+    spans: &'f mut [Span],
+    scratch: &'f mut String,
+}
+
+impl Fill<'_> {
+    /// The cell text of one value, as `crate::columns::flatten` writes it:
+    /// null is empty, a string its text, anything else its compact JSON
+    /// after a serde_json round trip.
+    fn set(&mut self, col: usize, raw: &RawValue) -> Result<(), NotFast> {
+        let text = raw.get();
+        let start = text.as_ptr() as usize - self.base;
+        let end = start + text.len();
+        let bytes = text.as_bytes();
+        self.spans[col] = match bytes.first() {
+            Some(b'n') => Span::Empty,
+            Some(b'"') if !bytes.contains(&b'\\') => Span::Data(start + 1, end - 1),
+            Some(b'"') => {
+                let s: String = serde_json::from_str(text).map_err(|_| NotFast)?;
+                self.scratched(|out| out.push_str(&s))
+            }
+            Some(b't' | b'f') => Span::Data(start, end),
+            Some(b'-' | b'0'..=b'9') if plain_integer(bytes) => Span::Data(start, end),
+            Some(b'-' | b'0'..=b'9') => {
+                let n: serde_json::Number = serde_json::from_str(text).map_err(|_| NotFast)?;
+                self.scratched(|out| {
+                    let _ = write!(out, "{n}");
+                })
+            }
+            _ => {
+                let v: Value = serde_json::from_str(text).map_err(|_| NotFast)?;
+                self.scratched(|out| {
+                    let _ = write!(out, "{v}");
+                })
+            }
+        };
+        Ok(())
+    }
+
+    fn scratched(&mut self, f: impl FnOnce(&mut String)) -> Span {
+        let a = self.scratch.len();
+        f(self.scratch);
+        Span::Scratch(a, self.scratch.len())
+    }
+}
+
+/// An integer serde_json writes back as it is: no sign but a minus before
+/// a non-zero digit, no leading zero, few enough digits for an `i64`
+/// (`-0` becomes a float, larger ones too).
+pub(crate) fn plain_integer(b: &[u8]) -> bool {
+    let digits = b.strip_prefix(b"-").unwrap_or(b);
+    !digits.is_empty()
+        && digits.len() <= 18
+        && digits.iter().all(u8::is_ascii_digit)
+        && (digits[0] != b'0' || (digits.len() == 1 && b.len() == 1))
+}
+
+struct TopVisitor<'x, 'f> {
+    fill: &'x mut Fill<'f>,
+}
+
+impl<'de> Visitor<'de> for TopVisitor<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a record object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let top = &*TOP;
+        let mut at = 0;
+        while let Some(key) = map.next_key::<&'de str>()? {
+            match find(top, &mut at, key).map(|i| &top[i].1) {
+                Some(Slot::Leaf(col)) => {
+                    let raw: &'de RawValue = map.next_value()?;
+                    self.fill
+                        .set(*col, raw)
+                        .map_err(|_| serde::de::Error::custom("not fast"))?;
+                }
+                Some(Slot::Group(keys)) => map.next_value_seed(GroupSeed {
+                    keys,
+                    fill: &mut *self.fill,
+                })?,
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One nested object of a record (`location`, `deaths`, ...): its keys
+/// that are columns. Null or absent leaves its columns empty; any other
+/// non-object value goes the generic way.
+struct GroupSeed<'x, 'f> {
+    keys: &'x [(&'static str, usize)],
+    fill: &'x mut Fill<'f>,
+}
+
+impl<'de> DeserializeSeed<'de> for GroupSeed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for GroupSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object or null")
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut at = 0;
+        while let Some(key) = map.next_key::<&'de str>()? {
+            match find(self.keys, &mut at, key) {
+                Some(i) => {
+                    let raw: &'de RawValue = map.next_value()?;
+                    self.fill
+                        .set(self.keys[i].1, raw)
+                        .map_err(|_| serde::de::Error::custom("not fast"))?;
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::columns::flatten;
+    use serde_json::json;
+
+    /// A canonical incident is decoded by the fast path (not handed to the
+    /// generic one), into the cells `flatten` gives.
+    #[test]
+    fn canonical_incidents_take_the_fast_path() {
+        let data = json!({
+            "occurred_at": "2026-11-20T10:00:00Z", "event_type": "battles",
+            "sub_event_type": "armed_clash", "location": {"lat": 39.5, "lon": 46.25},
+            "notes": "a \"quoted\"\nline", "fatalities": 3, "actor1": null,
+            "deaths": {"side_a": 1, "side_b": 2, "civilians": 0, "unknown": 0, "low": null, "high": 4},
+            "ceasefire_violation": {"kind": "burst", "direction_deg": 271.5, "count": 12},
+            "sources": [{"document": "0192e0a0-0000-7000-8000-00000000000d", "start": 1, "end": 4, "text": "x"}],
+        });
+        let text = truce_core::journal::canonical_json(&data);
+        let record = StoredRecord {
+            id: "0192e0a0-0000-7000-8000-000000000001",
+            sensitivity: Sensitivity::Mission,
+            data: &text,
+        };
+        let expected = flatten(&record.to_wire().unwrap());
+        let mut d = CellDecoder::new();
+        let row = d
+            .decode(record)
+            .expect("the fast path takes canonical JSON");
+        for (i, c) in COLUMNS.iter().enumerate() {
+            assert_eq!(row.cell(i), expected.0[i], "{}", c.name);
+        }
+        assert_eq!(row.cell(index_of("location.lat").unwrap()), "39.5");
+        assert_eq!(row.cell(index_of("sensitivity").unwrap()), "mission");
+        // Not an object, or a group that is neither object nor null: the
+        // generic path.
+        let odd = StoredRecord {
+            data: r#"{"deaths":"none"}"#,
+            ..record
+        };
+        assert!(d.decode(odd).is_none());
+    }
+}
