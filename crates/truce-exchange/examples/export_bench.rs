@@ -49,6 +49,20 @@ fn status_kb(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time of the process so far (user + system, all threads), in
+/// seconds: on a machine shared with other work, rows per CPU second say
+/// more than rows per wall second.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which ends with ')').
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the line; the state, field
+    // 3, is the first after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 /// Samples VmRSS (MiB) every second until `stop`.
 fn sample_rss(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<u64>> {
     std::thread::spawn(move || {
@@ -161,24 +175,36 @@ async fn main() {
             other => panic!("unknown format {other}"),
         };
         let mut q = ListQuery::new(EntityKind::Incident, Sensitivity::Restricted);
-        q.limit = 5000;
+        // PAGE=n tries other page sizes (the CLI and the server use 5,000).
+        q.limit = std::env::var("PAGE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(5000);
         q.oldest_first = true;
         let rss_before = status_kb("VmRSS:") / 1024;
         let stop = Arc::new(AtomicBool::new(false));
         let sampler = sample_rss(stop.clone());
         let mut tenths = Vec::new();
         let t = Instant::now();
+        let cpu = cpu_seconds();
         let (n, bytes) = if legacy {
             export_legacy(&*store, q, shape, rows, &mut tenths).await
         } else {
             export(store.clone(), q, shape, rows, &mut tenths).await
         };
         let s = t.elapsed().as_secs_f64();
+        let cpu = cpu_seconds() - cpu;
         stop.store(true, Ordering::Relaxed);
         let per_second = sampler.join().expect("sampler");
         println!(
-            "export {f}: {n} rows, {bytes} bytes in {s:.2} s = {:.0} rows/s; RSS before {rss_before} MiB, at each tenth (MiB): {tenths:?}; every second: min {} max {} MiB ({} samples); peak (VmHWM) {} MiB",
+            "export {f}: {n} rows, {bytes} bytes in {s:.2} s = {:.0} rows/s; CPU {cpu:.2} s (all threads) = {:.0} rows per CPU second; load {}; RSS before {rss_before} MiB, at each tenth (MiB): {tenths:?}; every second: min {} max {} MiB ({} samples); peak (VmHWM) {} MiB",
             n as f64 / s,
+            n as f64 / cpu.max(1e-9),
+            std::fs::read_to_string("/proc/loadavg")
+                .unwrap_or_default()
+                .split_whitespace()
+                .next()
+                .unwrap_or("?"),
             per_second.iter().min().copied().unwrap_or(0),
             per_second.iter().max().copied().unwrap_or(0),
             per_second.len(),

@@ -66,6 +66,10 @@ enum Span {
     Empty,
     Data(usize, usize),
     Scratch(usize, usize),
+    /// The record's id (the `id` column).
+    Id,
+    /// The record's sensitivity (the `sensitivity` column).
+    Sensitivity,
 }
 
 /// What a key of the record (or of one of its objects) feeds.
@@ -111,6 +115,10 @@ static SENSITIVITY: LazyLock<usize> =
 /// found (keys come sorted, so this is one or two comparisons), else
 /// anywhere.
 fn find<T>(table: &[(&'static str, T)], from: &mut usize, key: &str) -> Option<usize> {
+    if table.get(*from).is_some_and(|(k, _)| *k == key) {
+        *from += 1;
+        return Some(*from - 1);
+    }
     let mut i = *from;
     while i < table.len() && table[i].0 < key {
         i += 1;
@@ -146,16 +154,12 @@ pub struct DecodedRow<'a> {
 
 impl Cells for DecodedRow<'_> {
     fn cell(&self, i: usize) -> &str {
-        if i == *ID {
-            return self.record.id;
-        }
-        if i == *SENSITIVITY {
-            return self.record.sensitivity.as_str();
-        }
         match self.spans[i] {
             Span::Empty => "",
             Span::Data(a, b) => &self.record.data[a..b],
             Span::Scratch(a, b) => &self.scratch[a..b],
+            Span::Id => self.record.id,
+            Span::Sensitivity => self.record.sensitivity.as_str(),
         }
     }
 }
@@ -180,6 +184,9 @@ impl CellDecoder {
         let mut de = serde_json::Deserializer::from_str(record.data);
         de.deserialize_map(TopVisitor { fill: &mut fill }).ok()?;
         de.end().ok()?;
+        // The envelope's, whatever the data holds (as `to_wire` does).
+        self.spans[*ID] = Span::Id;
+        self.spans[*SENSITIVITY] = Span::Sensitivity;
         Some(DecodedRow {
             record,
             spans: &self.spans,
