@@ -316,10 +316,11 @@ pub struct Page {
 /// canonical JSON, not decoded ([`Store::list_raw`]). Bulk exports read
 /// millions of records and write each as text; decoding them into
 /// `Envelope`s only to write them out again is where their time went.
-/// The texts sit back to back in one buffer.
+/// The JSON texts sit back to back in one buffer, the ids in another.
 #[derive(Debug, Clone, Default)]
 pub struct RawPage {
     text: String,
+    ids: String,
     rows: Vec<RawRow>,
     /// Cursor for the next page, if there is one.
     pub next_cursor: Option<i64>,
@@ -349,6 +350,7 @@ impl RawPage {
     pub fn with_capacity(rows: usize, bytes: usize) -> RawPage {
         RawPage {
             text: String::with_capacity(bytes),
+            ids: String::with_capacity(rows * 36),
             rows: Vec::with_capacity(rows),
             next_cursor: None,
         }
@@ -356,12 +358,12 @@ impl RawPage {
 
     /// Appends a record.
     pub fn push(&mut self, id: &str, sensitivity: Sensitivity, data: &str) {
-        let a = self.text.len();
-        self.text.push_str(id);
+        let a = self.ids.len();
+        self.ids.push_str(id);
         let b = self.text.len();
         self.text.push_str(data);
         self.rows.push(RawRow {
-            id: (a, b),
+            id: (a, self.ids.len()),
             sensitivity,
             data: (b, self.text.len()),
         });
@@ -370,6 +372,7 @@ impl RawPage {
     /// Empties the page, keeping its buffers.
     pub fn clear(&mut self) {
         self.text.clear();
+        self.ids.clear();
         self.rows.clear();
         self.next_cursor = None;
     }
@@ -387,7 +390,7 @@ impl RawPage {
     /// Its records, in the order of the query.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = RawRecord<'_>> + '_ {
         self.rows.iter().map(|r| RawRecord {
-            id: &self.text[r.id.0..r.id.1],
+            id: &self.ids[r.id.0..r.id.1],
             sensitivity: r.sensitivity,
             data: &self.text[r.data.0..r.data.1],
         })

@@ -1697,15 +1697,12 @@ async fn list_raw_concat(pool: &SqlitePool, q: &ListQuery) -> Result<crate::RawP
     } else {
         None
     };
-    // The ids go after the JSON in the page's buffer.
-    let mut text = text;
-    let ids_at = text.len();
-    text.push_str(ids);
     Ok(crate::RawPage {
+        ids: ids.to_string(),
         rows: rows
             .into_iter()
             .map(|(_, i, s, data)| crate::RawRow {
-                id: (ids_at + i * 36, ids_at + (i + 1) * 36),
+                id: (i * 36, (i + 1) * 36),
                 sensitivity: sens_from(i64::from(s) - i64::from(b'0')),
                 data,
             })
