@@ -415,10 +415,24 @@ impl Incident {
     pub fn is_violation(&self) -> bool {
         self.ceasefire_violation.is_some()
     }
+
+    /// Whether it counts as a recorded violation in bulletins: a ceasefire
+    /// violation not refuted and not merged into another report. The index
+    /// says the same (tag [`CEASEFIRE_VIOLATION`], no tag [`DUPLICATE`],
+    /// status not `refuted`), so stores count them without reading records.
+    pub fn counts_as_violation(&self) -> bool {
+        self.ceasefire_violation.is_some()
+            && self.verification.status != VerificationStatus::Refuted
+            && self.duplicate_of.is_none()
+    }
 }
 
 /// The tag that marks ceasefire violations in indexes and filters.
 pub const CEASEFIRE_VIOLATION: &str = "ceasefire_violation";
+
+/// The tag of incidents merged into another report (`duplicate_of` set), so
+/// counts can leave them out from the index alone.
+pub const DUPLICATE: &str = "duplicate";
 
 impl Record for Incident {
     const KIND: EntityKind = EntityKind::Incident;
@@ -552,6 +566,9 @@ impl Record for Incident {
             tags.push(CEASEFIRE_VIOLATION.into());
             tags.push(v.kind.as_str().into());
         }
+        if self.duplicate_of.is_some() {
+            tags.push(DUPLICATE.into());
+        }
         IndexFields {
             time_start: Some(self.occurred_at),
             time_end: Some(self.occurred_at),
@@ -611,6 +628,41 @@ mod tests {
         );
         assert!(v.index.tags.iter().any(|t| t == CEASEFIRE_VIOLATION));
         assert_eq!(v.index.status.as_deref(), Some("reported"));
+    }
+
+    #[test]
+    fn the_index_says_whether_an_incident_counts_as_a_violation() {
+        for violation in [true, false] {
+            for &status in VerificationStatus::ALL {
+                for duplicate in [true, false] {
+                    let mut v = sample();
+                    if !violation {
+                        v["event_type"] = json!("strategic_developments");
+                        v["sub_event_type"] = json!("other");
+                        v.as_object_mut().unwrap().remove("ceasefire_violation");
+                    }
+                    v["verification"] = json!({"status": status.as_str(), "reason": "checked"});
+                    if duplicate {
+                        v["duplicate_of"] = json!(uuid::Uuid::nil());
+                    }
+                    let r = EntityKind::Incident.validate_json(v, &ctx()).unwrap();
+                    let i: Incident = serde_json::from_value(r.data.clone()).unwrap();
+                    let tagged = |t: &str| r.index.tags.iter().any(|x| x == t);
+                    let by_index = tagged(CEASEFIRE_VIOLATION)
+                        && !tagged(DUPLICATE)
+                        && r.index.status.as_deref() != Some("refuted");
+                    assert_eq!(
+                        by_index,
+                        i.counts_as_violation(),
+                        "{violation} {status:?} {duplicate}"
+                    );
+                    assert_eq!(
+                        i.counts_as_violation(),
+                        violation && status != VerificationStatus::Refuted && !duplicate
+                    );
+                }
+            }
+        }
     }
 
     #[test]

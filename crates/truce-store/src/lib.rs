@@ -255,6 +255,16 @@ pub struct ListQuery {
     /// Oldest first (in the order records were created) instead of newest
     /// first, so that an export imports back in the same order.
     pub oldest_first: bool,
+    /// Records whose time starts at or after this. With `to` it is a range
+    /// the time index bounds on both sides, whereas `from` (time *ends* at
+    /// or after) leaves every older record to be checked; for instants
+    /// (incidents, deliveries) both select the same records.
+    pub starts_from: Option<Timestamp>,
+    /// Leaves out records whose category or one of whose tags is one of
+    /// these (e.g. `duplicate`).
+    pub not_category: Vec<String>,
+    /// Leaves out records whose status is one of these (e.g. `refuted`).
+    pub not_status: Vec<String>,
 }
 
 impl ListQuery {
@@ -275,8 +285,66 @@ impl ListQuery {
             limit: 100,
             cursor: None,
             oldest_first: false,
+            starts_from: None,
+            not_category: Vec::new(),
+            not_status: Vec::new(),
         }
     }
+}
+
+/// A record's index columns without its content: enough to count, place
+/// and order many records cheaply (a bulletin over a day with thousands of
+/// incidents reads these, and the content of the few it prints).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexRow {
+    /// Record id.
+    pub id: Uuid,
+    /// Start of its time.
+    pub time_start: Option<Timestamp>,
+    /// `(lon, lat)` when its geometry is a point.
+    pub point: Option<(f64, f64)>,
+    /// Main classification.
+    pub category: Option<String>,
+    /// Further classifications.
+    pub tags: Vec<String>,
+    /// Life-cycle state.
+    pub status: Option<String>,
+    /// Its summable amount.
+    pub quantity: Option<f64>,
+    /// Records it points at (a line's convoy, an assessment's site).
+    pub refs: Vec<Uuid>,
+    /// Who may read it.
+    pub sensitivity: Sensitivity,
+}
+
+/// Which delivered tonnes [`Store::delivered_totals`] sums: manifest lines
+/// delivered in the UTC days from `from`'s through `to`'s (all days up to
+/// `to`'s when `from` is absent).
+#[derive(Debug, Clone)]
+pub struct DeliveredQuery {
+    /// First instant; its whole UTC day counts.
+    pub from: Option<Timestamp>,
+    /// Last instant; its whole UTC day counts.
+    pub to: Timestamp,
+    /// One total per day instead of one for all the days.
+    pub by_day: bool,
+    /// Most sensitive level the reader may see.
+    pub max_sensitivity: Sensitivity,
+}
+
+/// Delivered manifest lines of one category and corridor (and day).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveredTotal {
+    /// The UTC day, when grouped by day.
+    pub day: Option<jiff::civil::Date>,
+    /// Item category.
+    pub category: String,
+    /// The lines' corridor, if any.
+    pub corridor: Option<Uuid>,
+    /// Lines delivered.
+    pub lines: u64,
+    /// Tonnes delivered (the lines' `quantity`).
+    pub tonnes: f64,
 }
 
 /// How [`Store::aggregate`] groups records.
@@ -538,6 +606,15 @@ pub trait Store: Send + Sync + 'static {
     /// Counts and sums of the records matching `q` (its cursor and limit
     /// are ignored), grouped.
     async fn aggregate(&self, q: &ListQuery, by: Grouping) -> Result<Vec<Bucket>, StoreError>;
+    /// The index columns of every record of `q` (cursor and limit ignored),
+    /// oldest `time_start` first (then in creation order).
+    async fn index_rows(&self, q: &ListQuery) -> Result<Vec<IndexRow>, StoreError>;
+    /// Delivered manifest lines and tonnes by category and corridor (and
+    /// day), from per-day totals the store keeps as lines are written, so a
+    /// total since the mission began does not read every line. The same
+    /// lines as `aggregate` over manifest lines with `status = delivered`.
+    async fn delivered_totals(&self, q: &DeliveredQuery)
+    -> Result<Vec<DeliveredTotal>, StoreError>;
     /// Number of records of a kind (retracted excluded).
     async fn count(&self, kind: EntityKind) -> Result<u64, StoreError>;
     /// The journal entries about one entity, oldest first.

@@ -1569,6 +1569,21 @@ fn push_filters(b: &mut QueryBuilder<Sqlite>, q: &ListQuery) {
     if let Some(t) = q.to {
         b.push(" AND t_start <= ").push_bind(t.as_millisecond());
     }
+    if let Some(t) = q.starts_from {
+        b.push(" AND t_start >= ").push_bind(t.as_millisecond());
+    }
+    for c in &q.not_category {
+        b.push(" AND (category IS NULL OR category <> ")
+            .push_bind(c.clone())
+            .push(") AND instr(tags, ")
+            .push_bind(format!(" {c} "))
+            .push(") = 0");
+    }
+    for st in &q.not_status {
+        b.push(" AND (status IS NULL OR status <> ")
+            .push_bind(st.clone())
+            .push(")");
+    }
     if let Some(c) = &q.category {
         b.push(" AND (category = ").push_bind(c.clone());
         b.push(" OR instr(tags, ")
@@ -1886,6 +1901,88 @@ impl Store for SqliteStore {
                 sum: r.get(2),
             })
             .collect())
+    }
+
+    async fn index_rows(&self, q: &ListQuery) -> Result<Vec<crate::IndexRow>, StoreError> {
+        let mut b = QueryBuilder::<Sqlite>::new(
+            "SELECT id, t_start, category, tags, status, quantity, sensitivity, geometry, refs FROM records WHERE ",
+        );
+        push_filters(&mut b, q);
+        b.push(" ORDER BY t_start, rid");
+        let rows = b.build().fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|r| {
+                let point = r
+                    .get::<Option<&str>, _>(7)
+                    .and_then(|g| serde_json::from_str::<serde_json::Value>(g).ok())
+                    .filter(|g| g["type"] == "Point")
+                    .and_then(|g| {
+                        Some((g["coordinates"][0].as_f64()?, g["coordinates"][1].as_f64()?))
+                    });
+                Ok(crate::IndexRow {
+                    id: uuid(r.get(0))?,
+                    time_start: r
+                        .get::<Option<i64>, _>(1)
+                        .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
+                    point,
+                    category: r.get(2),
+                    tags: r
+                        .get::<&str, _>(3)
+                        .split_whitespace()
+                        .map(str::to_string)
+                        .collect(),
+                    status: r.get(4),
+                    quantity: r.get(5),
+                    refs: r
+                        .get::<&str, _>(8)
+                        .split_whitespace()
+                        .map(uuid)
+                        .collect::<Result<_, _>>()?,
+                    sensitivity: sens_from(r.get(6)),
+                })
+            })
+            .collect()
+    }
+
+    async fn delivered_totals(
+        &self,
+        q: &crate::DeliveredQuery,
+    ) -> Result<Vec<crate::DeliveredTotal>, StoreError> {
+        const DAY_MS: i64 = 86_400_000;
+        let day = if q.by_day { "day" } else { "NULL" };
+        let mut b = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {day} AS d, category, corridor, SUM(lines), SUM(tonnes) FROM delivered_daily WHERE sensitivity <= "
+        ));
+        b.push_bind(sens_code(q.max_sensitivity));
+        b.push(" AND day <= ")
+            .push_bind(q.to.as_millisecond().div_euclid(DAY_MS));
+        if let Some(f) = q.from {
+            b.push(" AND day >= ")
+                .push_bind(f.as_millisecond().div_euclid(DAY_MS));
+        }
+        b.push(
+            " GROUP BY d, category, corridor HAVING SUM(lines) > 0 ORDER BY d, category, corridor",
+        );
+        let rows = b.build().fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|r| {
+                let corridor: &str = r.get(2);
+                Ok(crate::DeliveredTotal {
+                    day: r
+                        .get::<Option<i64>, _>(0)
+                        .map(|d| {
+                            Timestamp::from_millisecond(d * DAY_MS)
+                                .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date())
+                                .map_err(|e| StoreError::Corrupt(format!("bad day {d}: {e}")))
+                        })
+                        .transpose()?,
+                    category: r.get(1),
+                    corridor: (!corridor.is_empty()).then(|| uuid(corridor)).transpose()?,
+                    lines: r.get::<i64, _>(3) as u64,
+                    tonnes: r.get(4),
+                })
+            })
+            .collect()
     }
 
     async fn count(&self, kind: EntityKind) -> Result<u64, StoreError> {

@@ -488,3 +488,229 @@ async fn raw_pages_hold_what_list_gives() {
         }
     }
 }
+fn ctx() -> ValidationContext {
+    ValidationContext {
+        now: "2026-11-21T00:00:00Z".parse().unwrap(),
+    }
+}
+
+fn cmd(change: Change) -> Command {
+    Command {
+        actor: "obs".into(),
+        reason: None,
+        idempotency: None,
+        change,
+    }
+}
+
+fn line(
+    corridor: Option<Uuid>,
+    category: &str,
+    q: f64,
+    delivered_at: Option<&str>,
+) -> serde_json::Value {
+    json!({"convoy": Uuid::nil(), "corridor": corridor, "category": category, "item": "x",
+           "quantity": q, "unit": "t", "delivered_quantity": delivered_at.map(|_| q),
+           "delivered_at": delivered_at})
+}
+
+/// Delivered totals are what a naive sum over the delivered lines gives,
+/// after creates, deliveries recorded as updates, corrections and
+/// withdrawals, and after a replay of the journal into another store.
+#[tokio::test]
+async fn delivered_totals_follow_every_change_of_a_line() {
+    use truce_store::{DeliveredQuery, Grouping};
+    let (_d, s) = open().await;
+    let corridor = Uuid::now_v7();
+    let ml = |v| EntityKind::ManifestLine.validate_json(v, &ctx()).unwrap();
+    let mut ids = Vec::new();
+    for (c, cat, q, at) in [
+        (Some(corridor), "food", 10.5, Some("2026-11-18T10:00:00Z")),
+        (Some(corridor), "food", 2.25, Some("2026-11-19T23:59:59Z")),
+        (None, "fuel", 7.0, Some("2026-11-19T00:00:00Z")),
+        (Some(corridor), "medical", 1.0, None),
+    ] {
+        let id = Uuid::now_v7();
+        ids.push(id);
+        s.apply(cmd(Change::Create {
+            kind: EntityKind::ManifestLine,
+            id,
+            sensitivity: Sensitivity::Mission,
+            record: ml(line(c, cat, q, at)),
+        }))
+        .await
+        .unwrap();
+    }
+    // The dispatched line is delivered, the first one corrected, the fuel withdrawn.
+    for (id, v) in [
+        (
+            ids[3],
+            line(Some(corridor), "medical", 1.0, Some("2026-11-20T08:00:00Z")),
+        ),
+        (
+            ids[0],
+            line(Some(corridor), "food", 9.0, Some("2026-11-18T10:00:00Z")),
+        ),
+    ] {
+        s.apply(cmd(Change::Update {
+            kind: EntityKind::ManifestLine,
+            id,
+            if_version: None,
+            sensitivity: None,
+            record: ml(v),
+        }))
+        .await
+        .unwrap();
+    }
+    s.apply(cmd(Change::Retract {
+        kind: EntityKind::ManifestLine,
+        id: ids[2],
+        if_version: None,
+    }))
+    .await
+    .unwrap();
+    let check = |s: SqliteStore| async move {
+        for (from, to) in [
+            (None, "2026-11-20T23:59:59Z"),
+            (Some("2026-11-19T00:00:00Z"), "2026-11-19T23:59:59Z"),
+            (Some("2026-11-20T00:00:00Z"), "2026-11-20T23:59:59Z"),
+        ] {
+            let to: jiff::Timestamp = to.parse().unwrap();
+            let from = from.map(|f: &str| f.parse::<jiff::Timestamp>().unwrap());
+            let mut q = ListQuery::new(EntityKind::ManifestLine, Sensitivity::Restricted);
+            q.status = Some("delivered".into());
+            q.from = from;
+            q.to = Some(to);
+            let naive: Vec<(String, u64, f64)> = s
+                .aggregate(&q, Grouping::Category)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|b| (b.key, b.count, b.sum))
+                .collect();
+            let kept = s
+                .delivered_totals(&DeliveredQuery {
+                    from,
+                    to,
+                    by_day: false,
+                    max_sensitivity: Sensitivity::Restricted,
+                })
+                .await
+                .unwrap();
+            let mut by_cat: std::collections::BTreeMap<String, (u64, f64)> = Default::default();
+            for t in &kept {
+                let e = by_cat.entry(t.category.clone()).or_default();
+                e.0 += t.lines;
+                e.1 += t.tonnes;
+                assert_eq!(t.corridor, Some(corridor), "{t:?}");
+            }
+            let kept: Vec<(String, u64, f64)> =
+                by_cat.into_iter().map(|(k, (n, t))| (k, n, t)).collect();
+            assert_eq!(kept, naive, "{from:?}..{to}");
+        }
+        let days = s
+            .delivered_totals(&DeliveredQuery {
+                from: None,
+                to: "2026-11-30T00:00:00Z".parse().unwrap(),
+                by_day: true,
+                max_sensitivity: Sensitivity::Public,
+            })
+            .await
+            .unwrap();
+        assert!(
+            days.is_empty(),
+            "mission lines hidden from a public reader: {days:?}"
+        );
+    };
+    check(s.clone()).await;
+    let (_d2, copy) = open().await;
+    copy.replicate(s.journal(0, 1000).await.unwrap())
+        .await
+        .unwrap();
+    check(copy).await;
+}
+
+/// `index_rows` and the `starts_from`/`not_category`/`not_status` filters:
+/// the same records as `list`, in time order, without their content.
+#[tokio::test]
+async fn index_rows_match_list_in_time_order() {
+    let (_d, s) = open().await;
+    let mut made = Vec::new();
+    for (i, (at, status, dup)) in [
+        ("2026-11-20T12:00:00Z", "verified", false),
+        ("2026-11-19T12:00:00Z", "refuted", false),
+        ("2026-11-20T01:00:00Z", "reported", true),
+        ("2026-11-20T00:00:00Z", "verified", false),
+        ("2026-11-18T23:00:00Z", "verified", false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut v = json!({
+            "occurred_at": at,
+            "event_type": "explosions_remote_violence",
+            "sub_event_type": "shelling_artillery_missile_attack",
+            "location": {"lat": 39.8, "lon": 46.0 + i as f64 / 10.0},
+            "ceasefire_violation": {"kind": "explosion", "perception": "heard", "count": 2},
+            "verification": {"status": status, "reason": "checked"},
+        });
+        if dup {
+            v["duplicate_of"] = json!(Uuid::nil());
+        }
+        let id = Uuid::now_v7();
+        made.push((
+            at.parse::<jiff::Timestamp>().unwrap(),
+            id,
+            status,
+            dup,
+            46.0 + i as f64 / 10.0,
+        ));
+        s.apply(cmd(Change::Create {
+            kind: EntityKind::Incident,
+            id,
+            sensitivity: Sensitivity::Mission,
+            record: EntityKind::Incident.validate_json(v, &ctx()).unwrap(),
+        }))
+        .await
+        .unwrap();
+    }
+    let from: jiff::Timestamp = "2026-11-19T00:00:00Z".parse().unwrap();
+    let to: jiff::Timestamp = "2026-11-20T23:59:59Z".parse().unwrap();
+    let mut q = ListQuery::new(EntityKind::Incident, Sensitivity::Restricted);
+    q.from = Some(from);
+    q.starts_from = Some(from);
+    q.to = Some(to);
+    q.not_category = vec!["duplicate".into()];
+    q.not_status = vec!["refuted".into()];
+    let rows = s.index_rows(&q).await.unwrap();
+    let mut want: Vec<_> = made
+        .iter()
+        .filter(|(t, _, st, dup, _)| *t >= from && *t <= to && *st != "refuted" && !dup)
+        .collect();
+    want.sort_by_key(|w| w.0);
+    assert_eq!(
+        rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+        want.iter().map(|w| w.1).collect::<Vec<_>>()
+    );
+    for (r, w) in rows.iter().zip(&want) {
+        assert_eq!(r.time_start, Some(w.0));
+        assert_eq!(r.point, Some((w.4, 39.8)));
+        assert!(r.tags.iter().any(|t| t == "ceasefire_violation"));
+    }
+    let mut listed: Vec<Uuid> = s
+        .list(&q)
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    listed.sort();
+    let mut ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    ids.sort();
+    assert_eq!(listed, ids);
+    // The duplicate is found by its tag.
+    let mut d = ListQuery::new(EntityKind::Incident, Sensitivity::Restricted);
+    d.category = Some("duplicate".into());
+    assert_eq!(s.index_rows(&d).await.unwrap().len(), 1);
+}
