@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod agreements;
+pub mod canonical;
 pub mod error;
 pub mod geometry;
 pub mod incident;
@@ -26,4 +27,6 @@ pub mod time;
 
 pub use access::{Role, Sensitivity};
 pub use error::{FieldError, ValidationErrors};
-pub use record::{EntityKind, Envelope, IndexFields, Record, ValidRecord, ValidationContext};
+pub use record::{
+    CanonicalRecord, EntityKind, Envelope, IndexFields, Record, ValidRecord, ValidationContext,
+};

@@ -76,6 +76,18 @@ macro_rules! record_kinds {
                 match self { $(EntityKind::$variant => check::<$ty>(value, ctx),)+ }
             }
 
+            /// [`EntityKind::validate_json`] for bulk writes: the same gate, but
+            /// the record comes back as canonical JSON written straight from the
+            /// validated value (the bytes `canonical_json` gives for
+            /// `validate_json(..).data`), with no `serde_json::Value` tree.
+            pub fn validate_canonical(
+                self,
+                value: serde_json::Value,
+                ctx: &ValidationContext,
+            ) -> Result<CanonicalRecord, ValidationErrors> {
+                match self { $(EntityKind::$variant => check_canonical::<$ty>(value, ctx),)+ }
+            }
+
             /// Index fields of an already stored record (no validation): what map
             /// layers and exports need from records they did not just validate.
             pub fn index_of(self, data: &serde_json::Value) -> Option<IndexFields> {
@@ -283,16 +295,67 @@ fn check<R: Record>(
     value: serde_json::Value,
     ctx: &ValidationContext,
 ) -> Result<ValidRecord, ValidationErrors> {
-    let record: R = serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." { String::new() } else { path };
-        ValidationErrors::one(field, clean_serde_message(&e.into_inner().to_string()))
-    })?;
+    let record: R = deserialize_record(value)?;
     record.validate(ctx)?;
     let data = serde_json::to_value(&record).expect("records serialise");
     Ok(ValidRecord {
         index: record.index(),
         data,
+    })
+}
+
+/// A record that passed validation, as canonical JSON plus index fields:
+/// what a bulk import writes. Only validation makes one, so the JSON is
+/// always a valid record of its kind in canonical form.
+#[derive(Debug, Clone)]
+pub struct CanonicalRecord {
+    json: String,
+    index: IndexFields,
+}
+
+impl CanonicalRecord {
+    /// The record's canonical JSON: journal payload data and stored data.
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+
+    /// What stores index for queries.
+    pub fn index(&self) -> &IndexFields {
+        &self.index
+    }
+
+    /// The JSON and the index fields, to move into a store's rows.
+    pub fn into_parts(self) -> (String, IndexFields) {
+        (self.json, self.index)
+    }
+
+    /// The same record as a [`ValidRecord`] (for paths that compare or
+    /// keep records as JSON values).
+    pub fn to_valid(&self) -> ValidRecord {
+        ValidRecord {
+            data: serde_json::from_str(&self.json).expect("canonical JSON parses"),
+            index: self.index.clone(),
+        }
+    }
+}
+
+fn deserialize_record<R: Record>(value: serde_json::Value) -> Result<R, ValidationErrors> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { String::new() } else { path };
+        ValidationErrors::one(field, clean_serde_message(&e.into_inner().to_string()))
+    })
+}
+
+fn check_canonical<R: Record>(
+    value: serde_json::Value,
+    ctx: &ValidationContext,
+) -> Result<CanonicalRecord, ValidationErrors> {
+    let record: R = deserialize_record(value)?;
+    record.validate(ctx)?;
+    Ok(CanonicalRecord {
+        json: crate::canonical::to_canonical_json(&record).expect("records serialise"),
+        index: record.index(),
     })
 }
 

@@ -15,7 +15,7 @@ pub mod sqlite;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use truce_core::journal::{ChainBreak, Hash, Head, JournalEntry};
-use truce_core::{EntityKind, Envelope, Role, Sensitivity, ValidRecord};
+use truce_core::{CanonicalRecord, EntityKind, Envelope, Role, Sensitivity, ValidRecord};
 use uuid::Uuid;
 
 /// A change requested by an actor, with the request's idempotency key.
@@ -157,8 +157,59 @@ pub enum AccountChange {
 pub enum ImportChunk {
     /// More commands.
     Commands(Vec<Command>),
+    /// More records to create, already in canonical JSON: the same effect
+    /// as one [`Change::Create`] command each (no idempotency key), written
+    /// without building a JSON value per record.
+    Creates(NewRecords),
     /// All sent: commit.
     Commit,
+}
+
+/// Records an import creates, by one actor for one reason (see
+/// [`ImportChunk::Creates`]). A record whose id exists already is a retry
+/// (same content, nothing written) or a conflict, as for a create command.
+#[derive(Debug)]
+pub struct NewRecords {
+    /// User name of whoever imports.
+    pub actor: String,
+    /// Why, e.g. `import FILE`.
+    pub reason: Option<String>,
+    /// The records, in file order.
+    pub records: Vec<NewRecord>,
+}
+
+/// One record of [`NewRecords`].
+#[derive(Debug)]
+pub struct NewRecord {
+    /// Kind.
+    pub kind: EntityKind,
+    /// Client- or server-chosen id.
+    pub id: Uuid,
+    /// Who may read it.
+    pub sensitivity: Sensitivity,
+    /// Validated content in canonical JSON.
+    pub record: CanonicalRecord,
+}
+
+impl NewRecords {
+    /// The same records as create commands (the general path, for chunks
+    /// that meet ids already stored).
+    pub fn to_commands(&self) -> Vec<Command> {
+        self.records
+            .iter()
+            .map(|r| Command {
+                actor: self.actor.clone(),
+                reason: self.reason.clone(),
+                idempotency: None,
+                change: Change::Create {
+                    kind: r.kind,
+                    id: r.id,
+                    sensitivity: r.sensitivity,
+                    record: r.record.to_valid(),
+                },
+            })
+            .collect()
+    }
 }
 
 /// The result of an applied command.

@@ -75,6 +75,7 @@ impl Queued {
 /// A chunk of a streamed import after [`Queued::new`].
 enum Prepared {
     Commands(Vec<Queued>),
+    Creates(crate::NewRecords),
     Commit,
 }
 
@@ -498,6 +499,12 @@ impl Writer {
                             n += 1;
                         }
                     }
+                    Some(Prepared::Creates(c)) => {
+                        if dropped.is_none() && n >= BULK_MIN_ROWS && n as i64 >= existing {
+                            dropped = Some(drop_secondary_indexes(&mut tx).await?);
+                        }
+                        n += apply_creates(&mut tx, &mut self.head, &mut self.next_rid, c).await?;
+                    }
                     Some(Prepared::Commit) => break,
                     None => {
                         return Err(StoreError::Conflict(
@@ -596,6 +603,220 @@ async fn drop_secondary_indexes(
             .await?;
     }
     Ok(indexes)
+}
+
+/// Applies the creates of an import chunk inside the open transaction and
+/// returns how many were applied (retries included). When no id of the
+/// chunk is stored yet or repeated within it, the rows are written directly
+/// from the canonical JSON: one journal entry and one record row each, the
+/// same rows [`apply_batch`] writes for create commands. Otherwise the chunk
+/// goes through [`apply_batch`] itself, which replays retries and refuses
+/// conflicts.
+async fn apply_creates(
+    conn: &mut SqliteConnection,
+    head: &mut Head,
+    next_rid: &mut i64,
+    c: crate::NewRecords,
+) -> Result<u64, StoreError> {
+    if c.records.is_empty() {
+        return Ok(0);
+    }
+    if !all_new(conn, &c.records).await? {
+        let cmds: Vec<Queued> = c
+            .to_commands()
+            .into_iter()
+            .zip(&c.records)
+            .map(|(cmd, r)| Queued {
+                cmd,
+                data_json: Some(r.record.json().to_string()),
+            })
+            .collect();
+        let mut n = 0;
+        for r in apply_batch(conn, head, next_rid, &cmds).await? {
+            r?;
+            n += 1;
+        }
+        return Ok(n);
+    }
+    let now = Timestamp::now();
+    let now_text = now.to_string();
+    let n = c.records.len();
+    let mut journal = Vec::with_capacity(n);
+    let mut journal_rids = Vec::with_capacity(n);
+    let mut records = Vec::with_capacity(n);
+    for r in c.records {
+        let (json, index) = r.record.into_parts();
+        let e = JournalEntry {
+            seq: head.seq + 1,
+            entry_id: Uuid::now_v7(),
+            entity: r.kind.as_str().to_string(),
+            entity_id: r.id,
+            op: Op::Create,
+            payload: state_payload_of(r.sensitivity, &json),
+            actor: c.actor.clone(),
+            at: now,
+            reason: c.reason.clone(),
+            idempotency_key: None,
+            prev_hash: head.hash,
+            hash: GENESIS,
+        }
+        .seal();
+        *head = Head {
+            seq: e.seq,
+            hash: e.hash,
+        };
+        let rid = *next_rid;
+        *next_rid += 1;
+        journal_rids.push(rid);
+        records.push(NewRow {
+            rid,
+            id: r.id,
+            kind: r.kind,
+            sensitivity: r.sensitivity,
+            last_seq: e.seq,
+            index,
+            json,
+        });
+        journal.push(e);
+    }
+    insert_journal(conn, journal.into_iter().zip(journal_rids).collect()).await?;
+    insert_new_records(conn, &c.actor, &now_text, records).await?;
+    Ok(n as u64)
+}
+
+/// Whether no id of `records` is stored or repeated among them.
+async fn all_new(
+    conn: &mut SqliteConnection,
+    records: &[crate::NewRecord],
+) -> Result<bool, StoreError> {
+    let mut seen = std::collections::HashSet::with_capacity(records.len());
+    if !records.iter().all(|r| seen.insert(r.id)) {
+        return Ok(false);
+    }
+    for chunk in records.chunks(ROWS_PER_INSERT) {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT 1 FROM records WHERE id IN (");
+        let mut sep = q.separated(", ");
+        for r in chunk {
+            sep.push_bind(r.id.to_string());
+        }
+        q.push(") LIMIT 1");
+        let found = q
+            .build()
+            .persistent(chunk.len() == ROWS_PER_INSERT)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if found.is_some() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// A new record's row, as [`flush`] writes it for a create.
+struct NewRow {
+    rid: i64,
+    id: Uuid,
+    kind: EntityKind,
+    sensitivity: Sensitivity,
+    last_seq: u64,
+    index: truce_core::IndexFields,
+    json: String,
+}
+
+/// Inserts journal entries with the rid of the record each creates,
+/// moving their strings into the statement.
+async fn insert_journal(
+    conn: &mut SqliteConnection,
+    entries: Vec<(JournalEntry, i64)>,
+) -> Result<(), StoreError> {
+    let mut entries = entries.into_iter().peekable();
+    while entries.peek().is_some() {
+        let chunk: Vec<(JournalEntry, i64)> = entries.by_ref().take(ROWS_PER_INSERT).collect();
+        let full = chunk.len() == ROWS_PER_INSERT;
+        let mut q =
+            QueryBuilder::<Sqlite>::new(format!("INSERT INTO journal ({JOURNAL_COLUMNS}, rid) "));
+        q.push_values(chunk, |mut b, (e, rid)| {
+            b.push_bind(e.seq as i64)
+                .push_bind(e.entry_id.to_string())
+                .push_bind(e.entity)
+                .push_bind(e.entity_id.to_string())
+                .push_bind(e.op.as_str())
+                .push_bind(e.payload)
+                .push_bind(e.actor)
+                .push_bind(e.at.to_string())
+                .push_bind(e.reason)
+                .push_bind(e.idempotency_key)
+                .push_bind(e.prev_hash.to_vec())
+                .push_bind(e.hash.to_vec())
+                .push_bind(rid);
+        });
+        q.build().persistent(full).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Inserts new records (version 1, created and updated by `actor` at
+/// `now`) with their R-tree boxes.
+async fn insert_new_records(
+    conn: &mut SqliteConnection,
+    actor: &str,
+    now: &str,
+    rows: Vec<NewRow>,
+) -> Result<(), StoreError> {
+    const PER: usize = ROWS_PER_INSERT / 2;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<NewRow> = rows.by_ref().take(PER).collect();
+        let full = chunk.len() == PER;
+        let boxed: Vec<(i64, [f64; 4])> = chunk
+            .iter()
+            .filter_map(|r| r.index.bbox.map(|b| (r.rid, b)))
+            .collect();
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO records (rid, id, kind, version, sensitivity, retracted, created_at, created_by, updated_at, updated_by, last_seq, t_start, t_end, category, tags, status, parties, text, geometry, data, refs, quantity) ",
+        );
+        q.push_values(chunk, |mut b, r| {
+            let i = r.index;
+            b.push_bind(r.rid)
+                .push_bind(r.id.to_string())
+                .push_bind(r.kind.as_str())
+                .push_bind(1i64)
+                .push_bind(sens_code(r.sensitivity))
+                .push_bind(0i64)
+                .push_bind(now.to_string())
+                .push_bind(actor.to_string())
+                .push_bind(now.to_string())
+                .push_bind(actor.to_string())
+                .push_bind(r.last_seq as i64)
+                .push_bind(i.time_start.map(|t| t.as_millisecond()))
+                .push_bind(i.time_end.map(|t| t.as_millisecond()))
+                .push_bind(i.category)
+                .push_bind(spaced(i.tags.iter().map(String::as_str)))
+                .push_bind(i.status)
+                .push_bind(spaced(i.parties.iter().map(|p| p.to_string())))
+                .push_bind(i.text)
+                .push_bind(i.geometry.as_ref().map(|g| g.to_string()))
+                .push_bind(r.json)
+                .push_bind(spaced(i.refs.iter().map(|p| p.to_string())))
+                .push_bind(i.quantity);
+        });
+        q.build().persistent(full).execute(&mut *conn).await?;
+        if !boxed.is_empty() {
+            let full = boxed.len() == PER;
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO records_rtree (rid, min_lon, max_lon, min_lat, max_lat) ",
+            );
+            q.push_values(boxed, |mut b, (rid, bb)| {
+                b.push_bind(rid)
+                    .push_bind(bb[0])
+                    .push_bind(bb[2])
+                    .push_bind(bb[1])
+                    .push_bind(bb[3]);
+            });
+            q.build().persistent(full).execute(&mut *conn).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Appends foreign entries verbatim and applies their effect on records.
@@ -1777,6 +1998,7 @@ fn prepare_stream(mut chunks: mpsc::Receiver<crate::ImportChunk>) -> mpsc::Recei
                         Err(_) => break,
                     }
                 }
+                crate::ImportChunk::Creates(c) => Prepared::Creates(c),
                 crate::ImportChunk::Commit => Prepared::Commit,
             };
             if tx.send(prepared).await.is_err() {

@@ -19,7 +19,7 @@ use truce_core::{EntityKind, Sensitivity, ValidationContext};
 use truce_exchange::{
     CsvWriter, FeatureWriter, Mapping, Shape, StoredRecord, TableError, XlsxWriter,
 };
-use truce_store::{Change, Command, ImportChunk, ListQuery, Store};
+use truce_store::{Change, Command, ImportChunk, ListQuery, NewRecord, NewRecords, Store};
 use uuid::Uuid;
 
 /// File formats.
@@ -173,6 +173,9 @@ fn geojson_rows(kind: EntityKind, text: &str, file: &str) -> Result<Vec<Result<R
         .collect())
 }
 
+/// Rows per chunk sent to the store.
+const CHUNK: usize = 4096;
+
 /// Imports a file of `kind` records as `actor`; returns how many were written.
 pub async fn import(
     store: &dyn Store,
@@ -191,16 +194,25 @@ pub async fn import(
     );
     bar.set_message(format!("importing {file}"));
     let (tx, rx) = mpsc::channel::<ImportChunk>(4);
+    let creates = {
+        let actor = actor.to_string();
+        let reason = Some(format!("import {file}"));
+        move |records| {
+            ImportChunk::Creates(NewRecords {
+                actor: actor.clone(),
+                reason: reason.clone(),
+                records,
+            })
+        }
+    };
     let parse = {
         let file = file.clone();
         let path = path.to_path_buf();
-        let actor = actor.to_string();
         let bar = bar.clone();
         tokio::task::spawn_blocking(move || -> Result<u64> {
             let now = Timestamp::now();
             let ctx = ValidationContext { now };
-            let reason = Some(format!("import {file}"));
-            let mut chunk = Vec::with_capacity(4096);
+            let mut chunk = Vec::with_capacity(CHUNK);
             let mut n = 0u64;
             let mut mapping = None;
             let rows: Box<dyn Iterator<Item = Result<Row>>> = match format {
@@ -240,7 +252,7 @@ pub async fn import(
             };
             for row in rows {
                 let row = row?;
-                let record = kind.validate_json(row.data, &ctx).map_err(|e| {
+                let record = kind.validate_canonical(row.data, &ctx).map_err(|e| {
                     let first = &e.0[0];
                     anyhow!(
                         "{file}:{}: field {}: {}",
@@ -249,26 +261,21 @@ pub async fn import(
                         first.message
                     )
                 })?;
-                chunk.push(Command {
-                    actor: actor.clone(),
-                    reason: reason.clone(),
-                    idempotency: None,
-                    change: Change::Create {
-                        kind,
-                        id: row.id.unwrap_or_else(Uuid::now_v7),
-                        sensitivity: row.sensitivity,
-                        record,
-                    },
+                chunk.push(NewRecord {
+                    kind,
+                    id: row.id.unwrap_or_else(Uuid::now_v7),
+                    sensitivity: row.sensitivity,
+                    record,
                 });
                 n += 1;
-                if chunk.len() == 4096 {
-                    tx.blocking_send(ImportChunk::Commands(std::mem::take(&mut chunk)))
+                if chunk.len() == CHUNK {
+                    let records = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                    tx.blocking_send(creates(records))
                         .map_err(|_| StoreStopped)?;
                 }
             }
             if !chunk.is_empty() {
-                tx.blocking_send(ImportChunk::Commands(chunk))
-                    .map_err(|_| StoreStopped)?;
+                tx.blocking_send(creates(chunk)).map_err(|_| StoreStopped)?;
             }
             tx.blocking_send(ImportChunk::Commit)
                 .map_err(|_| StoreStopped)?;
