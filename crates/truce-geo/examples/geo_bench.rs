@@ -16,6 +16,7 @@ use std::time::Instant;
 use geo::{LineString, MultiPolygon, Polygon};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use truce_core::Sensitivity;
 use truce_geo::profile::WayAttrs;
 use truce_geo::{
     AvoidSet, Cch, CchSearch, HazardArea, HazardIndex, IncidentIndex, IncidentPoint, IncidentQuery,
@@ -113,6 +114,7 @@ fn incidents(n: usize, nq: usize, dir: &Path) {
             category: CATS[c].into(),
             status: STATUS[s].into(),
             party: PARTIES[p].into(),
+            sensitivity: Sensitivity::Public,
         }
     });
     let idx = IncidentIndex::build(rows).unwrap();

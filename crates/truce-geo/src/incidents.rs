@@ -1,17 +1,22 @@
 //! In-memory index of incidents for map queries: bounding box + time window
 //! + category/status/party, in microseconds.
 //!
-//! Layout: columns (id, lon, lat, time, interned category/status/party)
+//! Layout: columns (id, lon, lat, time, interned category/status/party,
+//! sensitivity)
 //! sorted into **time slabs** (consecutive runs in time order), each slab
 //! sorted along a Hilbert curve and cut into blocks of 64 incidents with a
 //! bounding box, a time range and a category bitmask. A query visits the
 //! slabs overlapping its time window and the blocks overlapping its box.
 //! Changes go to a small unsorted delta (with tombstones for replaced or
 //! removed incidents) until [`IncidentIndex::compact`] rebuilds.
-//! About 52 bytes per incident including the id lookup.
+//! About 52 bytes per incident including the id lookup and the
+//! sensitivity (one byte, so a server needs no map from id to sensitivity
+//! beside the index: at 10M incidents such a map would take ~30 bytes more
+//! per incident).
 
 use std::collections::HashMap;
 
+use truce_core::Sensitivity;
 use uuid::Uuid;
 
 use crate::error::GeoError;
@@ -37,6 +42,8 @@ pub struct IncidentPoint {
     pub status: String,
     /// Party held responsible (or empty).
     pub party: String,
+    /// The record's sensitivity: callers drop rows a role may not see.
+    pub sensitivity: Sensitivity,
 }
 
 /// One indexed incident as a query sees it (borrowed attributes).
@@ -56,6 +63,8 @@ pub struct IncidentRow<'a> {
     pub status: &'a str,
     /// Party (or empty).
     pub party: &'a str,
+    /// The record's sensitivity.
+    pub sensitivity: Sensitivity,
 }
 
 /// A map query. Every present condition must hold.
@@ -116,6 +125,7 @@ pub struct IncidentIndex {
     cat: Vec<u16>,
     status: Vec<u16>,
     party: Vec<u16>,
+    sens: Vec<Sensitivity>,
     dead: Vec<u64>,
     /// Sorted part: rows `0..sorted`; the rest is the delta.
     sorted: usize,
@@ -212,6 +222,7 @@ impl IncidentIndex {
         self.cat.push(c);
         self.status.push(s);
         self.party.push(p);
+        self.sens.push(r.sensitivity);
         if self.dead.len() * 64 <= i {
             self.dead.push(0);
         }
@@ -274,6 +285,7 @@ impl IncidentIndex {
         self.cat = permute(&self.cat, &order);
         self.status = permute(&self.status, &order);
         self.party = permute(&self.party, &order);
+        self.sens = permute(&self.sens, &order);
         let n = order.len();
         self.dead = vec![0; n.div_ceil(64)];
         self.sorted = n;
@@ -317,6 +329,7 @@ impl IncidentIndex {
         self.cat.shrink_to_fit();
         self.status.shrink_to_fit();
         self.party.shrink_to_fit();
+        self.sens.shrink_to_fit();
         self.blocks.shrink_to_fit();
     }
 
@@ -426,6 +439,7 @@ impl IncidentIndex {
                 category: &self.cats.names[self.cat[i] as usize],
                 status: &self.statuses.names[self.status[i] as usize],
                 party: &self.parties.names[self.party[i] as usize],
+                sensitivity: self.sens[i],
             })
         });
     }
@@ -449,7 +463,7 @@ impl IncidentIndex {
         serde_json::json!({"type": "FeatureCollection", "features": features})
     }
 
-    /// Heap bytes held by the index (columns, blocks, id map, dictionaries).
+    /// Heap bytes held by the index (columns, blocks, id maps, dictionaries).
     pub fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
         let map = self.by_id.capacity() * 4 + self.delta_pos.capacity() * 33 * 8 / 7;
@@ -457,6 +471,7 @@ impl IncidentIndex {
             + (self.lon.capacity() + self.lat.capacity()) * 8
             + self.time.capacity() * 8
             + (self.cat.capacity() + self.status.capacity() + self.party.capacity()) * 2
+            + self.sens.capacity()
             + self.dead.capacity() * 8
             + self.blocks.capacity() * size_of::<BlockMeta>()
             + self.slabs.capacity() * 24

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::error::GeoError;
 use crate::geom::{expand_box, point_linestring_m, validate_linestring};
 use crate::hazards::{HazardArea, HazardIndex};
-use crate::incidents::{IncidentIndex, IncidentPoint, IncidentQuery};
+use crate::incidents::{IncidentIndex, IncidentPoint, IncidentQuery, IncidentRow};
 
 /// What to check a path against.
 #[derive(Debug, Clone, Copy)]
@@ -30,21 +30,23 @@ pub struct CheckScope {
 
 /// Hazard areas and incidents within `scope.buffer_m` of `path`: crossed
 /// hazard areas first (`blocking`), then by distance (metres, rounded).
-/// `hazard_label` names a hazard area (its code); `visible` drops records
-/// the caller may not see. An incident's label is its category.
+/// `hazard_label` names a hazard area (its code); `hazard_visible` and
+/// `incident_visible` drop records the caller may not see (an incident
+/// row carries its sensitivity). An incident's label is its category.
 pub fn check_path(
     path: &LineString<f64>,
     hazards: &HazardIndex,
     incidents: &IncidentIndex,
     scope: CheckScope,
     hazard_label: impl Fn(Uuid) -> String,
-    visible: impl Fn(Uuid) -> bool,
+    hazard_visible: impl Fn(Uuid) -> bool,
+    incident_visible: impl Fn(&IncidentRow<'_>) -> bool,
 ) -> Result<Vec<RouteHit>, GeoError> {
     validate_linestring(path)?;
     let mut hits: Vec<RouteHit> = hazards
         .check_line(path, scope.buffer_m, scope.hazards_on)?
         .into_iter()
-        .filter(|h| visible(h.id))
+        .filter(|h| hazard_visible(h.id))
         .map(|h| RouteHit {
             kind: "hazard_area".into(),
             id: h.id,
@@ -67,7 +69,7 @@ pub fn check_path(
             ..Default::default()
         };
         incidents.for_each_row(&q, |r| {
-            if !seen.insert(r.id) || !visible(r.id) {
+            if !seen.insert(r.id) || !incident_visible(&r) {
                 return;
             }
             let d = point_linestring_m(geo::Coord { x: r.lon, y: r.lat }, path);
@@ -131,6 +133,7 @@ pub fn check_route(
                 category: label.clone(),
                 status: String::new(),
                 party: String::new(),
+                sensitivity: truce_core::Sensitivity::Public,
             }),
         }
     }
@@ -155,6 +158,7 @@ pub fn check_route(
         &incidents,
         scope,
         |id| labels.get(&id).cloned().unwrap_or_default(),
+        |_| true,
         |_| true,
     )
     .unwrap_or_default()

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use geo::{Coord, Intersects, LineString, MultiPolygon, Point, Polygon};
 use jiff::civil::Date;
 use proptest::prelude::*;
+use truce_core::Sensitivity;
 use truce_geo::geom::{linestring_multipolygon_m, point_multipolygon_m};
 use truce_geo::{
     AorArea, AreaIndex, HazardArea, HazardIndex, IncidentIndex, IncidentPoint, IncidentQuery,
@@ -15,15 +16,50 @@ use uuid::Uuid;
 const CATS: [&str; 4] = ["shelling", "small_arms", "drone", "mine"];
 const STATUS: [&str; 3] = ["reported", "verified", "refuted"];
 const PARTIES: [&str; 3] = ["", "side_a", "side_b"];
+const SENS: [Sensitivity; 3] = [
+    Sensitivity::Public,
+    Sensitivity::Mission,
+    Sensitivity::Restricted,
+];
 
 prop_compose! {
     fn incident()(id in any::<u128>(), lon in 44.5f64..48.5, lat in 38.8f64..41.0,
-                  t in 0i64..3_000_000, c in 0usize..4, s in 0usize..3, p in 0usize..3) -> IncidentPoint {
+                  t in 0i64..3_000_000, c in 0usize..4, s in 0usize..3, p in 0usize..3,
+                  v in 0usize..3) -> IncidentPoint {
         IncidentPoint {
             id: Uuid::from_u128(id), lon, lat, time: 1_700_000_000 + t,
             category: CATS[c].into(), status: STATUS[s].into(), party: PARTIES[p].into(),
+            sensitivity: SENS[v],
         }
     }
+}
+
+/// Every row a query hands out carries exactly the attributes indexed for
+/// its id (coordinates, time, category, status, party, sensitivity).
+fn rows_match(
+    idx: &IncidentIndex,
+    truth: &BTreeMap<Uuid, IncidentPoint>,
+    q: &IncidentQuery,
+) -> Result<(), TestCaseError> {
+    let mut n = 0;
+    let mut bad = None;
+    idx.for_each_row(q, |r| {
+        n += 1;
+        let t = &truth[&r.id];
+        let same = r.lon.to_bits() == t.lon.to_bits()
+            && r.lat.to_bits() == t.lat.to_bits()
+            && r.time == t.time
+            && r.category == t.category
+            && r.status == t.status
+            && r.party == t.party
+            && r.sensitivity == t.sensitivity;
+        if !same && bad.is_none() {
+            bad = Some(format!("{r:?} vs {t:?}"));
+        }
+    });
+    prop_assert!(bad.is_none(), "{}", bad.unwrap_or_default());
+    prop_assert_eq!(n, linear(truth, q).len());
+    Ok(())
 }
 
 prop_compose! {
@@ -106,12 +142,14 @@ proptest! {
             got.sort();
             prop_assert_eq!(&got, &linear(&truth, q));
             prop_assert_eq!(idx.count(q), got.len());
+            rows_match(&idx, &truth, q)?;
         }
         idx.compact();
         for q in &qs {
             let mut got = idx.query(q);
             got.sort();
             prop_assert_eq!(got, linear(&truth, q));
+            rows_match(&idx, &truth, q)?;
         }
     }
 
@@ -199,6 +237,7 @@ fn counts_per_aor_per_day() {
         category: "shelling".into(),
         status: "verified".into(),
         party: String::new(),
+        sensitivity: Sensitivity::Public,
     };
     let inc = IncidentIndex::build(vec![
         mk(1, 46.0, day(0) + 10),
@@ -277,6 +316,7 @@ fn degenerate_geometries_are_errors() {
             category: String::new(),
             status: String::new(),
             party: String::new(),
+            sensitivity: Sensitivity::Public,
         }])
         .is_err()
     );

@@ -27,7 +27,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use truce_core::access;
 use truce_core::geometry::{Area, LatLon, Path as GeoPath};
-use truce_core::journal::Op;
+use truce_core::journal::{JournalEntry, Op};
 use truce_core::mine::{HazardArea as CoreHazard, HazardStatus};
 use truce_core::model::{Aor, Post};
 use truce_core::{EntityKind, Sensitivity};
@@ -71,7 +71,8 @@ struct Spatial {
     /// Last journal entry applied.
     seq: u64,
     incidents: IncidentIndex,
-    /// Sensitivity of every indexed record (incidents, hazards, AoRs, posts).
+    /// Sensitivity of every indexed hazard area, AoR and post (incidents
+    /// carry theirs in the index, one byte each instead of a map entry).
     sens: HashMap<Uuid, Sensitivity>,
     hazards: BTreeMap<Uuid, Hazard>,
     hazard_index: Option<Arc<HazardIndex>>,
@@ -119,6 +120,7 @@ impl Spatial {
             None => (None, Sensitivity::Public),
         };
         match data {
+            _ if kind == EntityKind::Incident => {}
             Some(_) => {
                 self.sens.insert(id, sens);
             }
@@ -139,6 +141,7 @@ impl Spatial {
                         category: idx.category.unwrap_or_default(),
                         status: idx.status.unwrap_or_default(),
                         party: idx.parties.first().map(Uuid::to_string).unwrap_or_default(),
+                        sensitivity: sens,
                     })
                 });
                 match point {
@@ -206,6 +209,15 @@ impl Spatial {
             }
             _ => {}
         }
+    }
+
+    /// After a full read of the journal: the incident index's delta (up to
+    /// an eighth of it, with a hash map of its ids) is folded into the
+    /// sorted layout, and the hazard and area indexes are built.
+    fn finish_rebuild(&mut self) {
+        self.incidents.compact();
+        self.hazard_index();
+        self.area_index();
     }
 
     fn hazard_index(&mut self) -> Arc<HazardIndex> {
@@ -292,8 +304,7 @@ impl SpatialCache {
             s.roads_checked = Some(s.seq);
         }
         if log {
-            s.hazard_index();
-            s.area_index();
+            s.finish_rebuild();
             tracing::info!(
                 "spatial index ready in {:.1} s: {} incidents, {} hazard areas, {} AoRs, {} posts, road network: {}",
                 started.elapsed().as_secs_f64(),
@@ -312,6 +323,33 @@ impl SpatialCache {
     /// Rebuilds the indexes from the journal (start-up), logging progress.
     pub async fn rebuild(&self, store: &dyn Store) -> ApiResult<()> {
         self.catch_up(store, true).await.map(|_| ())
+    }
+
+    /// Applies journal entries the caller read, in order, exactly as the
+    /// start-up rebuild does with each batch it reads from the store. Public
+    /// so that the memory benchmark (`truce-spatial-mem`) can feed millions
+    /// of synthetic entries through the server's own code without a store.
+    pub async fn apply_entries(&self, entries: &[JournalEntry]) {
+        let mut s = self.inner.lock().await;
+        for e in entries {
+            s.seq = e.seq;
+            s.apply(e);
+        }
+    }
+
+    /// Ends a rebuild as [`SpatialCache::rebuild`] does after the last
+    /// batch (compacts the incident index, builds the hazard and area
+    /// indexes); public for the same benchmark.
+    pub async fn finish_rebuild(&self) {
+        self.inner.lock().await.finish_rebuild();
+    }
+
+    /// Indexed incidents and the heap bytes of the incident index (which
+    /// holds their sensitivities too), as the index itself counts them: the
+    /// issue's "bytes per indexed incident".
+    pub async fn incident_memory(&self) -> (usize, usize) {
+        let s = self.inner.lock().await;
+        (s.incidents.len(), s.incidents.heap_bytes())
     }
 }
 
@@ -336,6 +374,11 @@ impl<'a> Visibility<'a> {
 
     fn sees(&self, id: Uuid) -> bool {
         self.sens.get(&id).is_some_and(|s| *s <= self.max)
+    }
+
+    /// For incidents, whose rows carry their sensitivity.
+    fn allows(&self, s: Sensitivity) -> bool {
+        s <= self.max
     }
 }
 
@@ -421,14 +464,14 @@ async fn map_incidents(
     let mut rows = Vec::new();
     let mut matched = 0usize;
     s.incidents.for_each_row(&q, |r| {
-        if !vis.sees(r.id) {
+        if !vis.allows(r.sensitivity) {
             return;
         }
         matched += 1;
         rows.push((
             r.time,
             r.id,
-            s.sens.get(&r.id) == Some(&Sensitivity::Restricted),
+            r.sensitivity == Sensitivity::Restricted,
             json!({
                 "type": "Feature",
                 "id": r.id,
@@ -531,7 +574,7 @@ async fn aor_counts(
     );
     let mut counts: BTreeMap<(Uuid, Date), u64> = BTreeMap::new();
     s.incidents.for_each_row(&q, |r| {
-        if !vi.sees(r.id) {
+        if !vi.allows(r.sensitivity) {
             return;
         }
         let Ok(ts) = Timestamp::from_second(r.time) else {
@@ -795,7 +838,7 @@ async fn route_handler(
             ..Default::default()
         };
         s.incidents.for_each_row(&q, |row| {
-            if s.sens.get(&row.id).is_some_and(|x| *x <= imax) {
+            if row.sensitivity <= imax {
                 polygons.push(disc(row.lon, row.lat, r.within_m));
                 labels.push(format!(
                     "{} m around incident {} ({})",
@@ -849,15 +892,8 @@ async fn route_handler(
         &s.incidents,
         scope,
         |id| hazard_codes.get(&id).cloned().unwrap_or_default(),
-        |id| {
-            sens.get(&id).is_some_and(|x| {
-                *x <= if hazard_codes.contains_key(&id) {
-                    hmax
-                } else {
-                    imax
-                }
-            })
-        },
+        |id| sens.get(&id).is_some_and(|x| *x <= hmax),
+        |r| r.sensitivity <= imax,
     )
     .map_err(|e| Problem::field("route", e.to_string()))?;
     Ok(Json(json!({
@@ -919,15 +955,8 @@ async fn check_handler(
                 .map(|h| h.code.clone())
                 .unwrap_or_default()
         },
-        |id| {
-            s.sens.get(&id).is_some_and(|x| {
-                *x <= if s.hazards.contains_key(&id) {
-                    hmax
-                } else {
-                    imax
-                }
-            })
-        },
+        |id| s.sens.get(&id).is_some_and(|x| *x <= hmax),
+        |r| r.sensitivity <= imax,
     )
     .map_err(|e| Problem::field("route", e.to_string()))?;
     Ok(Json(json!({
