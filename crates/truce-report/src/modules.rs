@@ -12,15 +12,16 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use truce_core::agreements::{Agreement, ImplementationStatus, Provision};
-use truce_core::incident::{Incident, VerificationStatus};
+use truce_core::geometry::LatLon;
+use truce_core::incident::{DUPLICATE, VerificationStatus};
 use truce_core::logistics::{Corridor, round_t};
-use truce_core::mine::{HazardArea, HazardStatus, MineAccident, MineTask, round_m2};
+use truce_core::mine::{MineAccident, MineTask, round_m2};
 use truce_core::model::{Party, serde_name};
 use truce_core::people::{Exchange, exchange_totals};
-use truce_core::shelter::{Movement, MovementKind, ShelterRegistration, ShelterSite, flow_totals};
-use truce_core::sites::{Condition, Site, SiteAssessment};
+use truce_core::shelter::{FlowVerification, MovementKind, ShelterRegistration, ShelterSite};
+use truce_core::sites::{Condition, Site};
 use truce_core::{EntityKind, Envelope, Sensitivity};
-use truce_store::{Grouping, ListQuery, Store};
+use truce_store::{DeliveredQuery, DeliveredTotal, Grouping, IndexRow, ListQuery, Store};
 use uuid::Uuid;
 
 use crate::ReportError;
@@ -225,13 +226,8 @@ impl Section for Demining {
         ));
 
         // Hazard areas still to release, as recorded at the journal head.
-        let hazards = records::<HazardArea>(store, EntityKind::HazardArea, None, None).await?;
-        let open: Vec<&HazardArea> = hazards
-            .iter()
-            .map(|(_, h)| h)
-            .filter(|h| matches!(h.status, HazardStatus::Open | HazardStatus::InProgress))
-            .filter(|h| h.recorded_at.is_none_or(|t| t <= p.end()))
-            .collect();
+        let open = crate::sections::open_hazards(store, p.end()).await?;
+        let no_hazards = store.count(EntityKind::HazardArea).await? == 0;
         let open_m2 = round_m2(open.iter().map(|h| h.remaining_m2()).sum());
         s.figures.push(fig(
             "demining.hazards.open",
@@ -294,7 +290,7 @@ impl Section for Demining {
             None,
         ));
 
-        if hazards.is_empty() && cum.is_empty() && tasks.is_empty() && accidents.is_empty() {
+        if no_hazards && cum.is_empty() && tasks.is_empty() && accidents.is_empty() {
             s.sentences.push(
                 "No demining records (hazard areas, tasks, releases or accidents) are held.".into(),
             );
@@ -365,20 +361,41 @@ impl Section for Deliveries {
     async fn compute(&self, cx: &SectionContext<'_>) -> Result<Option<SectionData>, ReportError> {
         let store = cx.store;
         let (p, prev) = (cx.period, cx.previous);
-        let delivered = |reference: Option<Uuid>, from: Option<Timestamp>, to: Timestamp, by| {
-            sums(
-                store,
-                EntityKind::ManifestLine,
-                Some("delivered"),
-                reference,
-                from,
-                to,
-                by,
-            )
+        // Per-day totals kept by the store: the cumulative figure since
+        // the mission began sums days, not every manifest line.
+        let trend = Period::ending(p.to, 30);
+        let cum_rows = store
+            .delivered_totals(&DeliveredQuery {
+                from: None,
+                to: p.end(),
+                by_day: false,
+                max_sensitivity: Sensitivity::Restricted,
+            })
+            .await?;
+        let day_rows = store
+            .delivered_totals(&DeliveredQuery {
+                from: Some(prev.start().min(trend.start())),
+                to: p.end(),
+                by_day: true,
+                max_sensitivity: Sensitivity::Restricted,
+            })
+            .await?;
+        // Lines and tonnes by category of the rows `keep` selects.
+        let by_category = |rows: &[DeliveredTotal], keep: &dyn Fn(&DeliveredTotal) -> bool| {
+            let mut m: BTreeMap<String, (u64, f64)> = BTreeMap::new();
+            for r in rows.iter().filter(|r| keep(r)) {
+                let e = m.entry(r.category.clone()).or_default();
+                e.0 += r.lines;
+                e.1 += r.tonnes;
+            }
+            m
         };
-        let now = delivered(None, Some(p.start()), p.end(), Grouping::Category).await?;
-        let before = delivered(None, Some(prev.start()), prev.end(), Grouping::Category).await?;
-        let cum = delivered(None, None, p.end(), Grouping::Category).await?;
+        let in_period = |per: Period| {
+            move |r: &DeliveredTotal| r.day.is_some_and(|d| d >= per.from && d <= per.to)
+        };
+        let now = by_category(&day_rows, &in_period(p));
+        let before = by_category(&day_rows, &in_period(prev));
+        let cum = by_category(&cum_rows, &|_| true);
         let t = |m: &BTreeMap<String, (u64, f64)>, k: &str| round_t(m.get(k).map_or(0.0, |v| v.1));
         let total = |m: &BTreeMap<String, (u64, f64)>| round_t(m.values().map(|v| v.1).sum());
         let lines = |m: &BTreeMap<String, (u64, f64)>| m.values().map(|v| v.0).sum::<u64>();
@@ -437,8 +454,9 @@ impl Section for Deliveries {
             let mut rows = Vec::new();
             let (mut via_now, mut via_cum) = (0.0, 0.0);
             for (env, c) in &corridors {
-                let n = delivered(Some(env.id), Some(p.start()), p.end(), Grouping::All).await?;
-                let k = delivered(Some(env.id), None, p.end(), Grouping::All).await?;
+                let mine = |r: &DeliveredTotal| r.corridor == Some(env.id);
+                let n = by_category(&day_rows, &|r| mine(r) && in_period(p)(r));
+                let k = by_category(&cum_rows, &mine);
                 let (n, k) = (total(&n), total(&k));
                 via_now += n;
                 via_cum += k;
@@ -467,8 +485,16 @@ impl Section for Deliveries {
             });
         }
 
-        let trend = Period::ending(p.to, 30);
-        let per_day = delivered(None, Some(trend.start()), trend.end(), Grouping::Day).await?;
+        let per_day: BTreeMap<String, (u64, f64)> = trend
+            .days()
+            .map(|d| {
+                let m = by_category(&day_rows, &|r| r.day == Some(d));
+                (
+                    d.to_string(),
+                    (m.values().map(|v| v.0).sum(), m.values().map(|v| v.1).sum()),
+                )
+            })
+            .collect();
         s.chart = Some(Chart {
             title: "Tonnes delivered per day, last 30 days".into(),
             points: trend
@@ -615,13 +641,41 @@ impl Section for ShelterOccupancy {
 
 pub(crate) struct Returns;
 
+/// Persons of flows, as `truce_core::shelter::flow_totals` counts them.
+struct Flows {
+    persons: u64,
+    verified_persons: u64,
+}
+
 #[async_trait]
 impl Section for Returns {
     async fn compute(&self, cx: &SectionContext<'_>) -> Result<Option<SectionData>, ReportError> {
         let (p, prev) = (cx.period, cx.previous);
-        let flows =
-            records::<Movement>(cx.store, EntityKind::Movement, None, Some(p.end())).await?;
-        let m: Vec<&Movement> = flows.iter().map(|(_, m)| m).collect();
+        // Persons of the flows of one kind (category), refuted ones left
+        // out, by verification (status): sums the store computes, so the
+        // figure since the mission began reads no flow records.
+        let flows = |kind: MovementKind, per: Option<Period>| {
+            let mut q = ListQuery::new(EntityKind::Movement, Sensitivity::Restricted);
+            q.category = Some(serde_name(&kind));
+            q.not_status = vec![serde_name(&FlowVerification::Refuted)];
+            if let Some(per) = per {
+                q.from = Some(per.start());
+                q.starts_from = Some(per.start());
+            }
+            q.to = Some(per.map_or(p.end(), |per| per.end()));
+            async move {
+                let b = cx.store.aggregate(&q, Grouping::Status).await?;
+                let verified = serde_name(&FlowVerification::Verified);
+                Ok::<_, ReportError>(Flows {
+                    persons: b.iter().map(|b| b.sum).sum::<f64>() as u64,
+                    verified_persons: b
+                        .iter()
+                        .filter(|b| b.key == verified)
+                        .map(|b| b.sum)
+                        .sum::<f64>() as u64,
+                })
+            }
+        };
         let mut s = SectionData::new("returns", "Returns and displacement");
         for (kind, k, what) in [
             (MovementKind::Return, "returns", "returned home"),
@@ -631,9 +685,9 @@ impl Section for Returns {
                 "newly displaced",
             ),
         ] {
-            let now = flow_totals(m.iter().copied(), kind, Some(p.from), Some(p.to));
-            let before = flow_totals(m.iter().copied(), kind, Some(prev.from), Some(prev.to));
-            let cum = flow_totals(m.iter().copied(), kind, None, Some(p.to));
+            let now = flows(kind, Some(p)).await?;
+            let before = flows(kind, Some(prev)).await?;
+            let cum = flows(kind, None).await?;
             s.figures.push(fig(
                 format!("{k}.persons"),
                 format!("Persons {what}"),
@@ -896,11 +950,31 @@ impl Section for Agreements {
 
 pub(crate) struct ProtectedSites;
 
-fn damaged(c: Condition) -> bool {
-    matches!(
-        c,
-        Condition::MinorDamage | Condition::MajorDamage | Condition::Destroyed
-    )
+/// Whether a condition (its wire name, as indexed) is damage.
+fn damaged(c: &str) -> bool {
+    [
+        Condition::MinorDamage,
+        Condition::MajorDamage,
+        Condition::Destroyed,
+    ]
+    .iter()
+    .any(|d| serde_name(d) == c)
+}
+
+/// A box that holds every point within the site's watch radius (of its
+/// outline or location), so distances are computed only for points in it.
+fn watch_box(site: &Site) -> [f64; 4] {
+    let [x0, y0, x1, y1] = site.outline.as_ref().and_then(|a| a.bbox()).unwrap_or([
+        site.location.lon,
+        site.location.lat,
+        site.location.lon,
+        site.location.lat,
+    ]);
+    // A degree of latitude is at least 110.5 km; widen generously.
+    let dlat = site.watch_radius_m / 100_000.0 + 1e-4;
+    let cos = (y0.abs().max(y1.abs()) + dlat).min(89.0).to_radians().cos();
+    let dlon = dlat / cos.max(1e-3);
+    [x0 - dlon, y0 - dlat, x1 + dlon, y1 + dlat]
 }
 
 #[async_trait]
@@ -908,45 +982,56 @@ impl Section for ProtectedSites {
     async fn compute(&self, cx: &SectionContext<'_>) -> Result<Option<SectionData>, ReportError> {
         let (p, prev) = (cx.period, cx.previous);
         let sites = records::<Site>(cx.store, EntityKind::Site, None, None).await?;
-        let assessments =
-            records::<SiteAssessment>(cx.store, EntityKind::SiteAssessment, None, Some(p.end()))
-                .await?;
-        let incidents: Vec<Incident> = records::<Incident>(
-            cx.store,
-            EntityKind::Incident,
-            Some(prev.start()),
-            Some(p.end()),
-        )
-        .await?
-        .into_iter()
-        .map(|(_, i)| i)
-        .filter(|i| {
-            i.duplicate_of.is_none() && i.verification.status != VerificationStatus::Refuted
-        })
-        .collect();
+        // Assessments up to the end of the period, from the index alone:
+        // time (`assessed_at`), condition (`category`), site (`refs`).
+        let mut aq = ListQuery::new(EntityKind::SiteAssessment, Sensitivity::Restricted);
+        aq.to = Some(p.end());
+        let assessments: Vec<IndexRow> = cx
+            .store
+            .index_rows(&aq)
+            .await?
+            .into_iter()
+            .filter(|a| a.time_start.is_some())
+            .collect();
+        // Incidents of both periods that stand (not refuted, not merged):
+        // their time and point only.
+        let mut iq = ListQuery::new(EntityKind::Incident, Sensitivity::Restricted);
+        iq.from = Some(prev.start());
+        iq.starts_from = Some(prev.start());
+        iq.to = Some(p.end());
+        iq.not_category = vec![DUPLICATE.into()];
+        iq.not_status = vec![VerificationStatus::Refuted.as_str().into()];
+        let incidents: Vec<(Timestamp, LatLon)> = cx
+            .store
+            .index_rows(&iq)
+            .await?
+            .into_iter()
+            .filter_map(|r| {
+                let (lon, lat) = r.point?;
+                Some((r.time_start?, LatLon { lat, lon }))
+            })
+            .collect();
         let latest = |site: Uuid, at: Timestamp| {
             assessments
                 .iter()
-                .map(|(e, a)| (e, a))
-                .filter(|(_, a)| a.site == site && a.assessed_at <= at)
-                .max_by(|x, y| {
-                    x.1.assessed_at
-                        .cmp(&y.1.assessed_at)
-                        .then(x.0.id.cmp(&y.0.id))
-                })
-                .map(|(_, a)| a)
+                .filter(|a| a.refs.contains(&site) && a.time_start.is_some_and(|t| t <= at))
+                .max_by(|x, y| x.time_start.cmp(&y.time_start).then(x.id.cmp(&y.id)))
         };
+        let condition = |a: Option<&IndexRow>| a.and_then(|a| a.category.clone());
         let assessed_in = |site: Uuid, per: &Period| {
             assessments
                 .iter()
-                .filter(|(_, a)| a.site == site && per.contains(a.assessed_at))
+                .filter(|a| a.refs.contains(&site) && a.time_start.is_some_and(|t| per.contains(t)))
                 .count()
         };
         let near = |site: &Site, per: &Period| {
+            let [x0, y0, x1, y1] = watch_box(site);
             incidents
                 .iter()
-                .filter(|i| per.contains(i.occurred_at))
-                .filter(|i| site.distance_to_point_m(i.location) <= site.watch_radius_m)
+                .filter(|(t, l)| {
+                    per.contains(*t) && l.lon >= x0 && l.lon <= x1 && l.lat >= y0 && l.lat <= y1
+                })
+                .filter(|(_, l)| site.distance_to_point_m(*l) <= site.watch_radius_m)
                 .count()
         };
         let mut s = SectionData::new("sites", "Protected sites");
@@ -957,18 +1042,17 @@ impl Section for ProtectedSites {
             let lb = latest(env.id, prev.end());
             tot[0] += assessed_in(env.id, &p);
             tot[1] += assessed_in(env.id, &prev);
-            tot[2] += usize::from(l.is_some_and(|a| damaged(a.condition)));
-            tot[3] += usize::from(lb.is_some_and(|a| damaged(a.condition)));
+            tot[2] += usize::from(condition(l).as_deref().is_some_and(damaged));
+            tot[3] += usize::from(condition(lb).as_deref().is_some_and(damaged));
             let (n, nb) = (near(site, &p), near(site, &prev));
             tot[4] += n;
             tot[5] += nb;
             rows.push(vec![
                 public_name(env, &site.name),
                 words(&serde_name(&site.category)),
-                l.map_or("not assessed".into(), |a| words(&serde_name(&a.condition))),
-                l.map_or(String::new(), |a| {
-                    a.assessed_at.strftime("%Y-%m-%d").to_string()
-                }),
+                condition(l).as_deref().map_or("not assessed".into(), words),
+                l.and_then(|a| a.time_start)
+                    .map_or(String::new(), |t| t.strftime("%Y-%m-%d").to_string()),
                 assessed_in(env.id, &p).to_string(),
                 n.to_string(),
             ]);

@@ -4,14 +4,16 @@
 
 use async_trait::async_trait;
 use geo::{Contains, MultiPolygon, Point};
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use truce_core::geometry::Area;
-use truce_core::incident::{CEASEFIRE_VIOLATION, Incident, VerificationStatus};
+use truce_core::incident::{CEASEFIRE_VIOLATION, DUPLICATE, Incident, VerificationStatus};
 use truce_core::mine::{HazardArea, HazardStatus};
 use truce_core::model::{Aor, Post};
 use truce_core::{EntityKind, Envelope, Sensitivity};
-use truce_store::{ListQuery, Store};
+use truce_store::{Grouping, ListQuery, Store};
+use uuid::Uuid;
 
 use crate::ReportError;
 use crate::compute::Period;
@@ -156,14 +158,6 @@ pub(crate) fn typed<T: serde::de::DeserializeOwned>(envs: &[Envelope]) -> Vec<(E
         .collect()
 }
 
-/// Whether an incident counts as a recorded violation: a ceasefire
-/// violation not refuted and not merged into another report.
-pub(crate) fn counts_as_violation(i: &Incident) -> bool {
-    i.ceasefire_violation.is_some()
-        && i.verification.status != VerificationStatus::Refuted
-        && i.duplicate_of.is_none()
-}
-
 struct PostsStaffed;
 
 #[async_trait]
@@ -203,8 +197,42 @@ impl Section for PostsStaffed {
 
 struct Violations;
 
-fn in_period(i: &Incident, p: &Period) -> bool {
-    p.contains(i.occurred_at)
+/// The query for the incidents that count as recorded violations
+/// ([`Incident::counts_as_violation`]), from the index alone: tagged as violations,
+/// not refuted, not merged into another report; starting from `from`.
+pub(crate) fn violations_query(from: Timestamp, to: Timestamp) -> ListQuery {
+    let mut q = ListQuery::new(EntityKind::Incident, Sensitivity::Restricted);
+    q.category = Some(CEASEFIRE_VIOLATION.into());
+    q.not_category = vec![DUPLICATE.into()];
+    q.not_status = vec![VerificationStatus::Refuted.as_str().into()];
+    q.from = Some(from);
+    q.starts_from = Some(from);
+    q.to = Some(to);
+    q
+}
+
+/// Hazard areas open or in progress at `end`, as recorded at the journal
+/// head (read by status, so released areas are not read at all).
+pub(crate) async fn open_hazards(
+    store: &dyn Store,
+    end: Timestamp,
+) -> Result<Vec<HazardArea>, ReportError> {
+    let mut out = Vec::new();
+    for st in [HazardStatus::Open, HazardStatus::InProgress] {
+        let mut q = ListQuery::new(EntityKind::HazardArea, Sensitivity::Restricted);
+        q.status = Some(truce_core::model::serde_name(&st));
+        out.extend(typed::<HazardArea>(&all(store, q).await?));
+    }
+    // In creation order, as one list of every hazard area gave them.
+    out.sort_by_key(|(e, _)| (e.created_at, e.id));
+    Ok(out
+        .into_iter()
+        .map(|(_, h)| h)
+        .filter(|h| {
+            matches!(h.status, HazardStatus::Open | HazardStatus::InProgress)
+                && h.recorded_at.is_none_or(|t| t <= end)
+        })
+        .collect())
 }
 
 #[async_trait]
@@ -218,14 +246,17 @@ impl Section for Violations {
             .await?,
         );
         let trend = Period::ending(cx.period.to, 30);
-        let mut q = ListQuery::new(EntityKind::Incident, Sensitivity::Restricted);
-        q.category = Some(CEASEFIRE_VIOLATION.into());
-        q.from = Some(Period::new(trend.from.min(cx.previous.from), cx.period.to)?.start());
-        q.to = Some(cx.period.end());
-        let incidents: Vec<Incident> = typed::<Incident>(&all(cx.store, q).await?)
+        // The violations of this period and the previous one: index rows
+        // (time and point) only, however many there are.
+        let incidents: Vec<(Timestamp, f64, f64)> = cx
+            .store
+            .index_rows(&violations_query(cx.previous.start(), cx.period.end()))
+            .await?
             .into_iter()
-            .map(|(_, i)| i)
-            .filter(counts_as_violation)
+            .filter_map(|r| {
+                let (lon, lat) = r.point?;
+                Some((r.time_start?, lon, lat))
+            })
             .collect();
         let shapes: Vec<(String, String, MultiPolygon<f64>, &Area)> = aors
             .iter()
@@ -242,9 +273,8 @@ impl Section for Violations {
             let inside = |p: &Period| {
                 incidents
                     .iter()
-                    .filter(|i| {
-                        in_period(i, p)
-                            && shape.contains(&Point::new(i.location.lon, i.location.lat))
+                    .filter(|(t, lon, lat)| {
+                        p.contains(*t) && shape.contains(&Point::new(*lon, *lat))
                     })
                     .count()
             };
@@ -261,11 +291,11 @@ impl Section for Violations {
         let outside = |p: &Period| {
             incidents
                 .iter()
-                .filter(|i| in_period(i, p))
-                .filter(|i| {
+                .filter(|(t, _, _)| p.contains(*t))
+                .filter(|(_, lon, lat)| {
                     !shapes
                         .iter()
-                        .any(|(_, _, g, _)| g.contains(&Point::new(i.location.lon, i.location.lat)))
+                        .any(|(_, _, g, _)| g.contains(&Point::new(*lon, *lat)))
                 })
                 .count()
         };
@@ -296,16 +326,16 @@ impl Section for Violations {
                 total.1
             ));
         }
+        // The 30-day trend: one count per day, computed by the store.
         let mut per_day: std::collections::BTreeMap<String, f64> =
             trend.days().map(|d| (d.to_string(), 0.0)).collect();
-        for i in incidents.iter().filter(|i| in_period(i, &trend)) {
-            let day = i
-                .occurred_at
-                .to_zoned(jiff::tz::TimeZone::UTC)
-                .date()
-                .to_string();
-            if let Some(v) = per_day.get_mut(&day) {
-                *v += 1.0;
+        for b in cx
+            .store
+            .aggregate(&violations_query(trend.start(), trend.end()), Grouping::Day)
+            .await?
+        {
+            if let Some(v) = per_day.get_mut(&b.key) {
+                *v += b.count as f64;
             }
         }
         s.chart = Some(Chart {
@@ -322,26 +352,15 @@ impl Section for Violations {
             ));
         }
         // Hazard areas still open at the end of the period, as recorded.
-        for (_, h) in typed::<HazardArea>(
-            &all(
-                cx.store,
-                ListQuery::new(EntityKind::HazardArea, Sensitivity::Restricted),
-            )
-            .await?,
-        ) {
-            if matches!(h.status, HazardStatus::Open | HazardStatus::InProgress)
-                && h.recorded_at.is_none_or(|t| t <= cx.period.end())
-            {
-                map.areas.push((
-                    h.code.clone(),
-                    serde_json::to_value(&h.area).unwrap_or(Value::Null),
-                    "hazard".into(),
-                ));
-            }
+        for h in open_hazards(cx.store, cx.period.end()).await? {
+            map.areas.push((
+                h.code.clone(),
+                serde_json::to_value(&h.area).unwrap_or(Value::Null),
+                "hazard".into(),
+            ));
         }
-        for i in incidents.iter().filter(|i| in_period(i, &cx.period)) {
-            map.points
-                .push((i.location.lon, i.location.lat, "violation".into()));
+        for (_, lon, lat) in incidents.iter().filter(|(t, _, _)| cx.period.contains(*t)) {
+            map.points.push((*lon, *lat, "violation".into()));
         }
         s.map = Some(map);
         Ok(Some(s))
@@ -350,6 +369,12 @@ impl Section for Violations {
 
 struct IncidentTable;
 
+/// Rows of the incident table at most: a busy day holds thousands of
+/// incidents; the table shows the first ones in time order and says how
+/// many more there are and where to get all of them (the export), while
+/// the figures count every one.
+pub const INCIDENT_TABLE_ROWS: usize = 200;
+
 #[async_trait]
 impl Section for IncidentTable {
     async fn compute(&self, cx: &SectionContext<'_>) -> Result<Option<SectionData>, ReportError> {
@@ -357,29 +382,44 @@ impl Section for IncidentTable {
         // counted in the figures above but not described here.
         let mut q = ListQuery::new(EntityKind::Incident, Sensitivity::Mission);
         q.from = Some(cx.period.start());
+        q.starts_from = Some(cx.period.start());
         q.to = Some(cx.period.end());
-        let rows: Vec<(Envelope, Incident)> = typed::<Incident>(&all(cx.store, q).await?)
+        q.not_category = vec![DUPLICATE.into()];
+        let mut listed: Vec<(Timestamp, Uuid)> = cx
+            .store
+            .index_rows(&q)
+            .await?
             .into_iter()
-            .filter(|(_, i)| in_period(i, &cx.period) && i.duplicate_of.is_none())
+            .filter_map(|r| Some((r.time_start?, r.id)))
             .collect();
+        listed.sort();
         let mut s = SectionData::new("incidents", "Incidents");
         s.figures.push(Figure {
             key: "incidents.count".into(),
             label: "Incidents listed".into(),
-            value: rows.len() as f64,
+            value: listed.len() as f64,
             previous: None,
         });
-        let mut sorted = rows;
-        sorted.sort_by(|a, b| {
-            a.1.occurred_at
-                .cmp(&b.1.occurred_at)
-                .then(a.0.id.cmp(&b.0.id))
-        });
+        let mut shown = Vec::new();
+        for (_, id) in listed.iter().take(INCIDENT_TABLE_ROWS) {
+            if let Some(env) = cx.store.get(*id).await? {
+                shown.extend(typed::<Incident>(std::slice::from_ref(&env)));
+            }
+        }
+        if listed.len() > shown.len() {
+            s.sentences.push(format!(
+                "The table lists the first {} of the {} incidents in time order; every one is counted above and all of them are in the incident export for the period (GET /api/v1/exports/incidents?from={}T00:00:00Z&to={}T23:59:59Z).",
+                shown.len(),
+                listed.len(),
+                cx.period.from,
+                cx.period.to
+            ));
+        }
         s.table = Some(Table {
             columns: ["Time (UTC)", "Place", "Type", "Observed", "Status"]
                 .map(String::from)
                 .to_vec(),
-            rows: sorted
+            rows: shown
                 .iter()
                 .map(|(_, i)| {
                     vec![

@@ -337,6 +337,25 @@ pub async fn load(store: &dyn Store, seed: u64, days: i64) -> Result<usize> {
     Ok(n)
 }
 
+/// Loads the scenario into a new database file at `path` and reports what
+/// it holds (`truce demo --load-only`): benchmarks build their large
+/// missions on top of it, so they have the demo's posts, areas and modules.
+pub async fn load_into(path: &std::path::Path, seed: u64, days: i64) -> Result<()> {
+    if path.exists() {
+        anyhow::bail!("{} already exists", path.display());
+    }
+    let store = truce_store::sqlite::SqliteStore::open(path)
+        .await
+        .with_context(|| format!("opening {}", path.display()))?;
+    let n = load(&store, seed, days).await?;
+    let incidents = store.count(EntityKind::Incident).await?;
+    println!(
+        "loaded the demo mission into {}: {n} records journaled, {incidents} incidents",
+        path.display()
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -79,6 +79,10 @@ enum Cmd {
         /// Days of incidents to generate.
         #[arg(long, default_value_t = 28)]
         days: i64,
+        /// Load the demo into `--db` (a new file) and exit instead of serving
+        /// a temporary database: the base of the benchmark missions.
+        #[arg(long)]
+        load_only: bool,
     },
     /// Manage users.
     User {
@@ -349,7 +353,17 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             )
             .await?;
         }
-        Cmd::Demo { addr, seed, days } => {
+        Cmd::Demo {
+            seed,
+            days,
+            load_only: true,
+            ..
+        } => {
+            demo::load_into(&db, seed, days).await?;
+        }
+        Cmd::Demo {
+            addr, seed, days, ..
+        } => {
             let dir = tempfile::tempdir()?;
             let path = dir.path().join("demo.db");
             let store = open(&path).await?;
