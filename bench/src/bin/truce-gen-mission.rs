@@ -179,7 +179,16 @@ const VIOLATION_KINDS: [&str; 6] = [
     "illumination_flare",
 ];
 const PERCEPTIONS: [&str; 6] = ["heard", "heard", "heard", "seen", "camera", "uav"];
-const ITEMS: [(&str, &str, &str, Option<f64>, f64, f64); 7] = [
+/// Category, item, unit, kg per piece, least and most per line.
+type Item = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<f64>,
+    f64,
+    f64,
+);
+const ITEMS: [Item; 7] = [
     ("food", "wheat flour", "t", None, 5.0, 40.0),
     ("fuel", "diesel", "l", None, 5_000.0, 30_000.0),
     (
