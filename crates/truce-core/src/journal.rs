@@ -302,6 +302,26 @@ pub mod hex_hash {
 mod tests {
     use super::*;
 
+    /// Stored canonical JSON is parsed again by `truce verify`; a float that
+    /// does not survive parse + print would make an untouched record look
+    /// altered. 39.800000000000004 is a coordinate the demo produced.
+    #[test]
+    fn canonical_json_round_trips_floats_exactly() {
+        for text in [
+            "39.800000000000004",
+            "46.800000000000004",
+            "0.1",
+            "1e-7",
+            "123456.789012345",
+        ] {
+            let v: Value = serde_json::from_str(text).unwrap();
+            let exact: f64 = text.parse().unwrap();
+            assert_eq!(v.as_f64(), Some(exact), "{text} parsed inexactly");
+            let again: Value = serde_json::from_str(&canonical_json(&v)).unwrap();
+            assert_eq!(again, v, "{text} changed after a round trip");
+        }
+    }
+
     /// The object form `canonical_bytes` replaced; hashes must not change.
     fn canonical_bytes_via_object(e: &JournalEntry) -> Vec<u8> {
         let v = serde_json::json!({

@@ -153,3 +153,30 @@ fn assert_banner(dir: &Path) -> String {
     assert!(log.contains("analyst-demo"), "{log}");
     log
 }
+
+/// The demo mission's own database passes `truce verify`: every record's
+/// current state equals its last journal entry. It failed once because a
+/// coordinate such as 39.800000000000004 did not survive serde_json's
+/// default (inexact) float parsing when verify re-read the stored JSON.
+#[test]
+fn demo_database_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let db = db.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_truce"))
+            .args(args)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "truce {args:?} failed: {text}");
+        text
+    };
+    run(&["--db", db, "demo", "--load-only"]);
+    let report = run(&["--db", db, "verify"]);
+    assert!(report.contains("OK:"), "{report}");
+}
