@@ -263,6 +263,9 @@ pub enum StoreError {
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// The database failed under the bulk reader (exports).
+    #[error("database: {0}")]
+    Bulk(#[from] rusqlite::Error),
     /// The database file could not be migrated.
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

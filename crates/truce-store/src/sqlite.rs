@@ -41,6 +41,8 @@ const WAL_RESTART_FRAMES: i64 = 32_768;
 /// checkpoint (two fsyncs) covers many group commits.
 const CHECKPOINT_PAUSE: Duration = Duration::from_millis(100);
 
+mod bulk;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
@@ -83,6 +85,7 @@ enum Prepared {
 #[derive(Clone)]
 pub struct SqliteStore {
     read: SqlitePool,
+    bulk: std::sync::Arc<bulk::BulkReader>,
     jobs: mpsc::Sender<Job>,
     path: PathBuf,
 }
@@ -138,6 +141,7 @@ impl SqliteStore {
         tokio::spawn(writer.run(rx));
         Ok(SqliteStore {
             read,
+            bulk: std::sync::Arc::new(bulk::BulkReader::new(path, false)),
             jobs: tx,
             path: path.to_path_buf(),
         })
@@ -167,6 +171,7 @@ impl SqliteStore {
         let (jobs, _) = mpsc::channel(1);
         Ok(SqliteStore {
             read,
+            bulk: std::sync::Arc::new(bulk::BulkReader::new(path, true)),
             jobs,
             path: path.to_path_buf(),
         })
@@ -1777,97 +1782,103 @@ async fn flush(conn: &mut SqliteConnection, batch: Batch) -> Result<(), StoreErr
 }
 
 /// The WHERE conditions of a list query (without cursor and limit).
-fn push_filters(b: &mut QueryBuilder<Sqlite>, q: &ListQuery) {
-    b.push("kind = ").push_bind(q.kind.as_str().to_string());
-    b.push(" AND sensitivity <= ")
-        .push_bind(sens_code(q.max_sensitivity));
-    if !q.include_retracted {
-        b.push(" AND retracted = 0");
+/// A query under construction: the one [`push_filters`] serves sqlx's
+/// `QueryBuilder` and the bulk reader's [`bulk::Sql`].
+trait SqlSink {
+    /// Appends SQL text.
+    fn sql(&mut self, text: impl std::fmt::Display) -> &mut Self;
+    /// Appends a placeholder bound to an integer.
+    fn int(&mut self, v: i64) -> &mut Self;
+    /// Appends a placeholder bound to a real.
+    fn real(&mut self, v: f64) -> &mut Self;
+    /// Appends a placeholder bound to a text.
+    fn text(&mut self, v: String) -> &mut Self;
+}
+
+impl SqlSink for QueryBuilder<Sqlite> {
+    fn sql(&mut self, text: impl std::fmt::Display) -> &mut Self {
+        self.push(text)
     }
-    if let Some(t) = q.from {
-        b.push(" AND t_end >= ").push_bind(t.as_millisecond());
+    fn int(&mut self, v: i64) -> &mut Self {
+        self.push_bind(v)
     }
-    if let Some(t) = q.to {
-        b.push(" AND t_start <= ").push_bind(t.as_millisecond());
+    fn real(&mut self, v: f64) -> &mut Self {
+        self.push_bind(v)
     }
-    if let Some(t) = q.starts_from {
-        b.push(" AND t_start >= ").push_bind(t.as_millisecond());
-    }
-    for c in &q.not_category {
-        b.push(" AND (category IS NULL OR category <> ")
-            .push_bind(c.clone())
-            .push(") AND instr(tags, ")
-            .push_bind(format!(" {c} "))
-            .push(") = 0");
-    }
-    for st in &q.not_status {
-        b.push(" AND (status IS NULL OR status <> ")
-            .push_bind(st.clone())
-            .push(")");
-    }
-    if let Some(c) = &q.category {
-        b.push(" AND (category = ").push_bind(c.clone());
-        b.push(" OR instr(tags, ")
-            .push_bind(format!(" {c} "))
-            .push(") > 0)");
-    }
-    if let Some(s) = &q.status {
-        b.push(" AND status = ").push_bind(s.clone());
-    }
-    if let Some(p) = q.party {
-        b.push(" AND instr(parties, ")
-            .push_bind(format!(" {p} "))
-            .push(") > 0");
-    }
-    if let Some(r) = q.reference {
-        b.push(" AND instr(refs, ")
-            .push_bind(format!(" {r} "))
-            .push(") > 0");
-    }
-    if let Some(t) = &q.text {
-        b.push(" AND instr(text, ")
-            .push_bind(t.to_lowercase())
-            .push(") > 0");
-    }
-    if let Some([x0, y0, x1, y1]) = q.bbox {
-        b.push(" AND rid IN (SELECT rid FROM records_rtree WHERE min_lon <= ")
-            .push_bind(x1)
-            .push(" AND max_lon >= ")
-            .push_bind(x0)
-            .push(" AND min_lat <= ")
-            .push_bind(y1)
-            .push(" AND max_lat >= ")
-            .push_bind(y0)
-            .push(")");
+    fn text(&mut self, v: String) -> &mut Self {
+        self.push_bind(v)
     }
 }
 
-/// [`Store::list_raw`]: the rows [`Store::list`] selects, each record's
-/// id, sensitivity and stored JSON as they are (no `Envelope`, no JSON
-/// parsing). One short statement per page (keyset on `rid`), so a long
-/// export holds no read snapshot that would keep the checkpointer from
-/// recycling the WAL.
-///
-/// The page comes back as one value: SQLite concatenates the rows
-/// (`group_concat`, fields split by U+001F, rows by U+001E, which JSON
-/// text never holds raw) and the page keeps that text as its buffer.
-/// Handing rows over one by one costs the driver more than SQLite's own
-/// reading (a copy of every value, a channel message and a thread wake-up
-/// per row: two thirds of an export's time). A page too large for one
-/// SQLite value (huge records) is read row by row instead.
-async fn list_raw(pool: &SqlitePool, q: &ListQuery) -> Result<crate::RawPage, StoreError> {
-    match list_raw_concat(pool, q).await {
-        Err(StoreError::Database(sqlx::Error::Database(e))) if e.message().contains("too big") => {
-            list_raw_rows(pool, q).await
-        }
-        other => other,
+fn push_filters(b: &mut impl SqlSink, q: &ListQuery) {
+    b.sql("kind = ").text(q.kind.as_str().to_string());
+    b.sql(" AND sensitivity <= ")
+        .int(sens_code(q.max_sensitivity));
+    if !q.include_retracted {
+        b.sql(" AND retracted = 0");
+    }
+    if let Some(t) = q.from {
+        b.sql(" AND t_end >= ").int(t.as_millisecond());
+    }
+    if let Some(t) = q.to {
+        b.sql(" AND t_start <= ").int(t.as_millisecond());
+    }
+    if let Some(t) = q.starts_from {
+        b.sql(" AND t_start >= ").int(t.as_millisecond());
+    }
+    for c in &q.not_category {
+        b.sql(" AND (category IS NULL OR category <> ")
+            .text(c.clone())
+            .sql(") AND instr(tags, ")
+            .text(format!(" {c} "))
+            .sql(") = 0");
+    }
+    for st in &q.not_status {
+        b.sql(" AND (status IS NULL OR status <> ")
+            .text(st.clone())
+            .sql(")");
+    }
+    if let Some(c) = &q.category {
+        b.sql(" AND (category = ").text(c.clone());
+        b.sql(" OR instr(tags, ")
+            .text(format!(" {c} "))
+            .sql(") > 0)");
+    }
+    if let Some(s) = &q.status {
+        b.sql(" AND status = ").text(s.clone());
+    }
+    if let Some(p) = q.party {
+        b.sql(" AND instr(parties, ")
+            .text(format!(" {p} "))
+            .sql(") > 0");
+    }
+    if let Some(r) = q.reference {
+        b.sql(" AND instr(refs, ")
+            .text(format!(" {r} "))
+            .sql(") > 0");
+    }
+    if let Some(t) = &q.text {
+        b.sql(" AND instr(text, ")
+            .text(t.to_lowercase())
+            .sql(") > 0");
+    }
+    if let Some([x0, y0, x1, y1]) = q.bbox {
+        b.sql(" AND rid IN (SELECT rid FROM records_rtree WHERE min_lon <= ")
+            .real(x1)
+            .sql(" AND max_lon >= ")
+            .real(x0)
+            .sql(" AND min_lat <= ")
+            .real(y1)
+            .sql(" AND max_lat >= ")
+            .real(y0)
+            .sql(")");
     }
 }
 
 /// The part of `list`'s query after `SELECT ... FROM records WHERE `:
 /// filters, cursor, order and `limit + 1` rows (the extra one says whether
 /// there is a next page).
-fn push_page(b: &mut QueryBuilder<Sqlite>, q: &ListQuery) -> usize {
+fn push_page(b: &mut impl SqlSink, q: &ListQuery) -> usize {
     push_filters(b, q);
     let (after, order) = if q.oldest_first {
         (" AND rid > ", "ASC")
@@ -1875,96 +1886,12 @@ fn push_page(b: &mut QueryBuilder<Sqlite>, q: &ListQuery) -> usize {
         (" AND rid < ", "DESC")
     };
     if let Some(c) = q.cursor {
-        b.push(after).push_bind(c);
+        b.sql(after).int(c);
     }
     let limit = q.limit.clamp(1, 10_000) as usize;
-    b.push(format_args!(" ORDER BY rid {order} LIMIT "))
-        .push_bind(limit as i64 + 1);
+    b.sql(format_args!(" ORDER BY rid {order} LIMIT "))
+        .int(limit as i64 + 1);
     limit
-}
-
-async fn list_raw_concat(pool: &SqlitePool, q: &ListQuery) -> Result<crate::RawPage, StoreError> {
-    // One aggregate per column, so SQLite appends each value to its
-    // accumulator once (concatenating the columns first would copy every
-    // record again per `||`). They run over the same rows in the same
-    // order. Sensitivities are one digit each.
-    let mut b = QueryBuilder::<Sqlite>::new(
-        "SELECT group_concat(rid, ','), group_concat(id, ''), group_concat(sensitivity, ''), \
-         group_concat(data, char(30)) \
-         FROM (SELECT rid, id, sensitivity, data FROM records WHERE ",
-    );
-    let limit = push_page(&mut b, q);
-    b.push(")");
-    let row = b.build().fetch_one(pool).await?;
-    let (Some(rids), Some(ids), Some(sens), Some(text)) = (
-        row.get::<Option<&str>, _>(0),
-        row.get::<Option<&str>, _>(1),
-        row.get::<Option<&str>, _>(2),
-        row.get::<Option<String>, _>(3),
-    ) else {
-        return Ok(crate::RawPage::default());
-    };
-    let bad = |what: &str| StoreError::Corrupt(format!("reading a page of records: {what}"));
-    let n = sens.len();
-    if ids.len() != n * 36 {
-        return Err(bad("an id that is not a hyphenated UUID"));
-    }
-    let base = text.as_ptr() as usize;
-    let mut rows = Vec::with_capacity(n);
-    let mut datas = text.split('\u{1e}');
-    for (i, (rid, s)) in rids.split(',').zip(sens.bytes()).enumerate() {
-        let data = datas
-            .next()
-            .ok_or_else(|| bad("a record's JSON holds a U+001E"))?;
-        let rid: i64 = rid.parse().map_err(|_| bad("a bad rid"))?;
-        let at = data.as_ptr() as usize - base;
-        rows.push((rid, i, s, (at, at + data.len())));
-    }
-    if rows.len() != n || datas.next().is_some() {
-        return Err(bad("a record's JSON holds a U+001E"));
-    }
-    // group_concat keeps the subquery's order in practice; make sure.
-    if !rows.windows(2).all(|w| (w[0].0 < w[1].0) == q.oldest_first) {
-        rows.sort_by_key(|r| if q.oldest_first { r.0 } else { -r.0 });
-    }
-    let next_cursor = if rows.len() > limit {
-        rows.truncate(limit);
-        rows.last().map(|r| r.0)
-    } else {
-        None
-    };
-    Ok(crate::RawPage {
-        ids: ids.to_string(),
-        rows: rows
-            .into_iter()
-            .map(|(_, i, s, data)| crate::RawRow {
-                id: (i * 36, (i + 1) * 36),
-                sensitivity: sens_from(i64::from(s) - i64::from(b'0')),
-                data,
-            })
-            .collect(),
-        text,
-        next_cursor,
-    })
-}
-
-/// [`list_raw`] row by row, for pages too large for one SQLite value.
-async fn list_raw_rows(pool: &SqlitePool, q: &ListQuery) -> Result<crate::RawPage, StoreError> {
-    let mut b =
-        QueryBuilder::<Sqlite>::new("SELECT rid, id, sensitivity, data FROM records WHERE ");
-    let limit = push_page(&mut b, q);
-    let mut page = crate::RawPage::with_capacity(limit, limit * 1024);
-    let mut rows = b.build().fetch(pool);
-    let mut last = None;
-    while let Some(row) = rows.try_next().await? {
-        if page.len() == limit {
-            page.next_cursor = last;
-            break;
-        }
-        page.push(row.get(1), sens_from(row.get(2)), row.get(3));
-        last = Some(row.get::<i64, _>(0));
-    }
-    Ok(page)
 }
 
 /// Space-delimited list with a leading and trailing space, so `instr` with
@@ -2066,36 +1993,25 @@ impl Store for SqliteStore {
     async fn list(&self, q: &ListQuery) -> Result<Page, StoreError> {
         let mut b =
             QueryBuilder::<Sqlite>::new(format!("SELECT {ENVELOPE_COLUMNS} FROM records WHERE "));
-        push_filters(&mut b, q);
-        let (after, order) = if q.oldest_first {
-            (" AND rid > ", "ASC")
-        } else {
-            (" AND rid < ", "DESC")
-        };
-        if let Some(c) = q.cursor {
-            b.push(after).push_bind(c);
-        }
-        let limit = q.limit.clamp(1, 10_000);
-        b.push(format_args!(" ORDER BY rid {order} LIMIT "))
-            .push_bind(limit as i64 + 1);
+        let limit = push_page(&mut b, q);
         let rows = b.build().fetch_all(&self.read).await?;
         let mut items = Vec::with_capacity(rows.len());
         let mut last_rid = None;
-        for row in rows.iter().take(limit as usize) {
+        for row in rows.iter().take(limit) {
             let (rid, env) = envelope_from(row)?;
             last_rid = Some(rid);
             items.push(env);
         }
-        let next_cursor = if rows.len() > limit as usize {
-            last_rid
-        } else {
-            None
-        };
+        let next_cursor = if rows.len() > limit { last_rid } else { None };
         Ok(Page { items, next_cursor })
     }
 
     async fn list_raw(&self, q: &ListQuery) -> Result<crate::RawPage, StoreError> {
-        list_raw(&self.read, q).await
+        let bulk = self.bulk.clone();
+        let q = q.clone();
+        tokio::task::spawn_blocking(move || bulk.list_raw(&q))
+            .await
+            .map_err(|_| StoreError::Closed)?
     }
 
     async fn aggregate(

@@ -449,11 +449,23 @@ async fn raw_pages_hold_what_list_gives() {
     }
     for max in sens {
         for oldest_first in [true, false] {
-            for text in [None, Some("n1".to_string())] {
+            // Filters of every bound type: text, reals (bbox), integers
+            // (time window); the last matches nothing.
+            for variant in 0..4 {
                 let mut q = ListQuery::new(EntityKind::Incident, max);
                 q.limit = 4;
                 q.oldest_first = oldest_first;
-                q.text = text.clone();
+                match variant {
+                    1 => q.text = Some("n1".to_string()),
+                    2 => {
+                        q.bbox = Some([46.0, 39.0, 47.0, 40.0]);
+                        q.from = Some("2026-11-20T00:00:00Z".parse().unwrap());
+                    }
+                    3 => q.bbox = Some([0.0, 0.0, 1.0, 1.0]),
+                    _ => {}
+                }
+                let first = s.list_raw(&q).await.unwrap();
+                assert_eq!(first.is_empty(), variant == 3, "variant {variant}");
                 let mut pages = 0;
                 loop {
                     let list = s.list(&q).await.unwrap();
@@ -713,4 +725,45 @@ async fn index_rows_match_list_in_time_order() {
     let mut d = ListQuery::new(EntityKind::Incident, Sensitivity::Restricted);
     d.category = Some("duplicate".into());
     assert_eq!(s.index_rows(&d).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn read_only_copy_exports_the_same_pages() {
+    let (d, s) = open().await;
+    for i in 0..9 {
+        s.apply(create(Uuid::now_v7(), &format!("r{i}"), None))
+            .await
+            .unwrap();
+    }
+    // A name SQLite's URI syntax would otherwise cut short.
+    let copy = d.path().join("copy #1?.db");
+    s.backup(&copy).await.unwrap();
+    let ro = SqliteStore::open_read_only(&copy).await.unwrap();
+    let mut q = ListQuery::new(EntityKind::Incident, Sensitivity::Restricted);
+    q.limit = 4;
+    q.oldest_first = true;
+    let mut seen = 0;
+    loop {
+        let (a, b) = (
+            s.list_raw(&q).await.unwrap(),
+            ro.list_raw(&q).await.unwrap(),
+        );
+        let ids = |p: &truce_store::RawPage| -> Vec<(String, String)> {
+            p.iter()
+                .map(|r| (r.id.to_string(), r.data.to_string()))
+                .collect()
+        };
+        assert_eq!(ids(&a), ids(&b));
+        assert_eq!(a.next_cursor, b.next_cursor);
+        seen += b.len();
+        match b.next_cursor {
+            Some(c) => q.cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, 9);
+    assert!(matches!(
+        ro.apply(create(Uuid::now_v7(), "no", None)).await,
+        Err(StoreError::Closed)
+    ));
 }

@@ -1,0 +1,163 @@
+//! The bulk reader behind [`Store::list_raw`](crate::Store::list_raw):
+//! exports read millions of records and write each one out as text, so
+//! what matters is what a row costs between SQLite and the writer.
+//!
+//! sqlx hands every value over as an owned copy, through a channel to its
+//! worker thread, one message per row; for an export that was most of the
+//! CPU. Here a plain `rusqlite` connection (the same `libsqlite3-sys`,
+//! hence the same SQLite, as sqlx's) runs on a blocking thread and reads
+//! each row's columns where SQLite keeps them, appending id and JSON
+//! straight into the page's buffers: one copy per value, no messages.
+//! SQLite maps the file (`mmap_size`), so a long scan also skips the copy
+//! into its page cache.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, OpenFlags};
+
+use super::{SqlSink, push_page, sens_from};
+use crate::{ListQuery, RawPage, StoreError};
+
+/// A statement and its bound values, built by `push_filters`.
+#[derive(Debug, Default)]
+pub(super) struct Sql {
+    text: String,
+    binds: Vec<Value>,
+}
+
+impl SqlSink for Sql {
+    fn sql(&mut self, text: impl std::fmt::Display) -> &mut Self {
+        use std::fmt::Write;
+        let _ = write!(self.text, "{text}");
+        self
+    }
+    fn int(&mut self, v: i64) -> &mut Self {
+        self.binds.push(Value::Integer(v));
+        self.text.push('?');
+        self
+    }
+    fn real(&mut self, v: f64) -> &mut Self {
+        self.binds.push(Value::Real(v));
+        self.text.push('?');
+        self
+    }
+    fn text(&mut self, v: String) -> &mut Self {
+        self.binds.push(Value::Text(v));
+        self.text.push('?');
+        self
+    }
+}
+
+/// Idle read-only connections to one database file, opened on first use
+/// (most stores never export) and reused page after page.
+#[derive(Debug)]
+pub(super) struct BulkReader {
+    path: PathBuf,
+    /// The file is opened with SQLite's `immutable` (see
+    /// `SqliteStore::open_read_only`): no locks, no WAL index.
+    immutable: bool,
+    idle: Mutex<Vec<Connection>>,
+}
+
+/// Bytes of the file SQLite may map: reads of mapped pages skip the copy
+/// into its page cache.
+const MMAP_BYTES: i64 = 1 << 40;
+/// Pages of 5,000 records of about 1 KB: room for one without regrowing.
+const PAGE_BYTES_PER_ROW: usize = 1024;
+
+impl BulkReader {
+    pub(super) fn new(path: &Path, immutable: bool) -> BulkReader {
+        BulkReader {
+            path: path.to_path_buf(),
+            immutable,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn connect(&self) -> Result<Connection, StoreError> {
+        if let Some(c) = self.idle.lock().map_err(|_| StoreError::Closed)?.pop() {
+            return Ok(c);
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = if self.immutable {
+            Connection::open_with_flags(
+                format!("file:{}?immutable=1", uri_path(&self.path)),
+                flags,
+            )?
+        } else {
+            Connection::open_with_flags(&self.path, flags)?
+        };
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
+        conn.pragma_update(None, "cache_size", -65_536)?;
+        Ok(conn)
+    }
+
+    /// One page of `q`, as [`Store::list_raw`](crate::Store::list_raw)
+    /// answers it. Blocking: call it from a blocking thread.
+    pub(super) fn list_raw(&self, q: &ListQuery) -> Result<RawPage, StoreError> {
+        let mut sql = Sql::default();
+        sql.sql("SELECT rid, id, sensitivity, data FROM records WHERE ");
+        let limit = push_page(&mut sql, q);
+        let conn = self.connect()?;
+        let page = read_page(&conn, &sql, limit);
+        // A connection that failed mid-read is dropped, not reused.
+        if let (Ok(_), Ok(mut idle)) = (&page, self.idle.lock()) {
+            idle.push(conn);
+        }
+        page
+    }
+}
+
+fn read_page(conn: &Connection, sql: &Sql, limit: usize) -> Result<RawPage, StoreError> {
+    let mut stmt = conn.prepare_cached(&sql.text)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(sql.binds.iter()))?;
+    let mut page = RawPage::with_capacity(limit, limit * PAGE_BYTES_PER_ROW);
+    let mut last = None;
+    while let Some(row) = rows.next()? {
+        if page.len() == limit {
+            page.next_cursor = last;
+            break;
+        }
+        let text = |i: usize| -> Result<&str, StoreError> {
+            row.get_ref(i)?
+                .as_str()
+                .map_err(|e| StoreError::Corrupt(format!("reading a page of records: {e}")))
+        };
+        page.push(text(1)?, sens_from(row.get(2)?), text(3)?);
+        last = Some(row.get::<_, i64>(0)?);
+    }
+    Ok(page)
+}
+
+/// `path` for a `file:` URI: `?`, `#` and `%` would end or escape it.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '?' => out.push_str("%3f"),
+            '#' => out.push_str("%23"),
+            '%' => out.push_str("%25"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_path_escapes_what_ends_a_uri() {
+        assert_eq!(
+            uri_path(Path::new("/a b/c?d#e%f.db")),
+            "/a b/c%3fd%23e%25f.db"
+        );
+    }
+}
