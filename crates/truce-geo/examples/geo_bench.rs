@@ -50,6 +50,21 @@ fn peak_rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU seconds used by this thread (user + system, from
+/// /proc/thread-self/stat, 10 ms ticks): on the shared, loaded machine wall
+/// time also counts the time the thread waited for a core.
+fn cpu_s() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the parenthesised command name; utime and stime are 14 and 15.
+            let rest = &s[s.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some((f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?) as f64 / 100.0)
+        })
+        .unwrap_or(f64::NAN)
+}
+
 fn pct(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(f64::total_cmp);
     v[((v.len() - 1) as f64 * p).round() as usize]
@@ -307,7 +322,12 @@ fn route(src: &str, npairs: usize, navoid: usize, dir: &Path) {
     let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
     let budget = env("CCH_TRIANGLES").unwrap_or(200 * net.node_count() as u64);
     let t = Instant::now();
-    let cch = Cch::build(&g, &net, budget);
+    // CCH_TRIANGLES=0 skips the attempt (quicker A* + ALT experiments).
+    let cch = if budget == 0 {
+        None
+    } else {
+        Cch::build(&g, &net, budget)
+    };
     let cch_s = t.elapsed().as_secs_f64();
     let (cch_edges, cch_triangles) = cch
         .as_ref()
@@ -315,7 +335,7 @@ fn route(src: &str, npairs: usize, navoid: usize, dir: &Path) {
     let landmarks = if cch.is_some() {
         0
     } else {
-        env("LANDMARKS").unwrap_or(16) as usize
+        env("LANDMARKS").unwrap_or(32) as usize
     };
     let t = Instant::now();
     g.add_landmarks(landmarks);
@@ -391,8 +411,10 @@ fn route(src: &str, npairs: usize, navoid: usize, dir: &Path) {
     let mut cch_search = CchSearch::default();
     let mut out = writer(dir, "truce_routes.csv");
     let mut lat_ms = Vec::new();
+    let cpu0 = cpu_s();
     let t = Instant::now();
     let mut found = 0;
+    let mut settled_sum = 0usize;
     for (s, tt) in &pairs {
         let q = Instant::now();
         let r = match (&cch, &metric) {
@@ -401,21 +423,24 @@ fn route(src: &str, npairs: usize, navoid: usize, dir: &Path) {
         };
         lat_ms.push(q.elapsed().as_secs_f64() * 1e3);
         match r {
-            Some((c, _, _)) => {
+            Some((c, _, settled)) => {
                 found += 1;
+                settled_sum += settled;
                 writeln!(out, "{},{},{:?}", s + 1, tt + 1, c).unwrap()
             }
             None => writeln!(out, "{},{},", s + 1, tt + 1).unwrap(),
         }
     }
     let route_s = t.elapsed().as_secs_f64();
+    let route_cpu_s = cpu_s() - cpu0;
     println!(
-        "{{\"bench\":\"route\",\"network\":\"{src}\",\"nodes\":{},\"segments\":{},\"load_s\":{load_s:.3},\"graph_s\":{graph_s:.3},\"engine\":\"{}\",\"cch_s\":{cch_s:.3},\"cch_edges\":{cch_edges},\"cch_triangles\":{cch_triangles},\"landmarks\":{landmarks},\"landmarks_s\":{landmarks_s:.3},\"edge_tree_s\":{edge_tree_s:.3},\"pairs\":{npairs},\"found\":{found},\"avoid_polygons\":{navoid},\"blocked_segments\":{},\"blocking_s\":{blocking_s:.4},\"avoid_s\":{avoid_s:.4},\"routes_s\":{route_s:.3},\"p50_ms\":{:.3},\"peak_rss_mb\":{:.0}}}",
+        "{{\"bench\":\"route\",\"network\":\"{src}\",\"nodes\":{},\"segments\":{},\"load_s\":{load_s:.3},\"graph_s\":{graph_s:.3},\"engine\":\"{}\",\"cch_s\":{cch_s:.3},\"cch_edges\":{cch_edges},\"cch_triangles\":{cch_triangles},\"landmarks\":{landmarks},\"landmarks_s\":{landmarks_s:.3},\"edge_tree_s\":{edge_tree_s:.3},\"pairs\":{npairs},\"found\":{found},\"avoid_polygons\":{navoid},\"blocked_segments\":{},\"blocking_s\":{blocking_s:.4},\"avoid_s\":{avoid_s:.4},\"routes_s\":{route_s:.3},\"routes_cpu_s\":{route_cpu_s:.2},\"p50_ms\":{:.3},\"settled_mean\":{},\"peak_rss_mb\":{:.0}}}",
         net.node_count(),
         net.edge_count(),
         if cch.is_some() { "cch" } else { "alt" },
         avoid.blocked_count(),
         pct(&mut lat_ms, 0.5),
+        settled_sum / found.max(1),
         peak_rss_kb() as f64 / 1024.0
     );
 }

@@ -1,9 +1,16 @@
 //! Compact road graph for one profile and metric (CSR arrays), the
 //! blocked-edge bitset of an avoid set, and exact shortest paths (A* with a
-//! consistent great-circle lower bound; equivalent to Dijkstra, only faster).
+//! lower bound that never overestimates: great-circle, or ALT landmarks
+//! when the graph has them; equivalent to Dijkstra, only faster).
+//!
+//! The landmark bounds are quantized (see [`RoadGraph::add_landmarks`]) and
+//! lowered by their rounding, so they stay lower bounds but may be very
+//! slightly inconsistent: a node can be settled again when a cheaper path
+//! to it turns up, and the search stops only when no open node's bound is
+//! below the destination's cost. Both keep the answer exact.
 
+use dary_heap::QuaternaryHeap;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 
 use geo::MultiPolygon;
 use rstar::{RTree, primitives::GeomWithData};
@@ -20,17 +27,15 @@ const R_MEAN: f64 = 6_371_008.8;
 const LOWER_BOUND_FACTOR: f64 = 0.99;
 
 /// A road graph in compressed sparse row form: the arcs leaving node `v` are
-/// `offsets[v]..offsets[v + 1]` in `targets`, `weights` and `arc_edge`.
+/// `offsets[v]..offsets[v + 1]` in `arcs`.
 #[derive(Debug)]
 pub struct RoadGraph {
     profile: Profile,
     metric: Metric,
     offsets: Vec<u32>,
-    targets: Vec<u32>,
-    weights: Vec<f64>,
-    arc_edge: Vec<u32>,
+    arcs: Vec<ArcData>,
     /// Reverse CSR: the arcs entering `v` are `rev_offsets[v]..rev_offsets[v + 1]`
-    /// in `rev_arcs` (indexes into `targets`/`arc_edge`), with their sources in `rev_sources`.
+    /// in `rev_arcs` (indexes into `arcs`), with their sources in `rev_sources`.
     rev_offsets: Vec<u32>,
     rev_sources: Vec<u32>,
     rev_arcs: Vec<u32>,
@@ -42,10 +47,44 @@ pub struct RoadGraph {
     /// Weakly connected component of each node (no avoid set): nodes in
     /// different components have no route, so the search can stop at once.
     comp: Vec<u32>,
-    /// ALT landmarks: `k` distances per node from (`lm_from`) and to (`lm_to`) each landmark.
+    /// ALT landmarks, node-major: per node `lm_chunks` blocks, one 64-byte
+    /// cache line each, of 16 landmarks' distances from and to the node,
+    /// quantized to 15 bits in units of `lm_q[i]` (landmark `i`'s largest
+    /// finite distance / [`LM_MAX`]). Each stored value is within half a
+    /// unit of the exact one, so a bound lowered by one unit stays a lower
+    /// bound; a node's bound costs one cache line for 16 landmarks (it was
+    /// four with two `f64` arrays). Unreachable: [`LM_UNREACHABLE`].
     lm_k: usize,
-    lm_from: Vec<f64>,
-    lm_to: Vec<f64>,
+    lm_chunks: usize,
+    lm: Vec<LmBlock>,
+    lm_q: Vec<f32>,
+}
+
+/// Sixteen landmarks' quantized distances from and to one node, one cache line.
+#[derive(Debug, Clone, Copy)]
+#[repr(align(64))]
+struct LmBlock {
+    from: [u16; 16],
+    to: [u16; 16],
+}
+
+/// Largest stored finite landmark distance (15 bits).
+const LM_MAX: u16 = 0x7fff;
+/// Stored for a node a landmark cannot reach (or that cannot reach it).
+/// A difference above [`LM_MAX`] can only be `LM_UNREACHABLE - finite`,
+/// which proves "no route"; `finite - LM_UNREACHABLE` is negative (no
+/// information) and `LM_UNREACHABLE - LM_UNREACHABLE` is 0, so the bound
+/// needs no branches.
+const LM_UNREACHABLE: u16 = 0xffff;
+
+/// One arc of the CSR graph, its fields together so that scanning a
+/// node's arcs touches one cache line, not three.
+#[derive(Debug, Clone, Copy)]
+struct ArcData {
+    weight: f64,
+    target: u32,
+    /// Network segment.
+    edge: u32,
 }
 
 /// A set of blocked segments (one bit per network segment) and the polygons it came from.
@@ -161,15 +200,18 @@ pub struct Route {
     pub settled: usize,
 }
 
-/// Reusable search state (distances, parents), reset lazily between queries.
+/// Reusable search state (per-node distance, parent and lower bound, reset
+/// lazily between queries).
 #[derive(Debug, Default)]
 pub struct Search {
-    dist: Vec<f64>,
-    parent_arc: Vec<u32>,
+    node: Vec<NodeState>,
     touched: Vec<u32>,
-    heap: BinaryHeap<Reverse<(u64, u32, u64)>>,
-    /// Landmarks used by this query (the few giving the best bound at the origin).
-    active: Vec<usize>,
+    /// Open nodes as [`queue_key`]s (f = g + h rounded down to `f32`, then
+    /// the node): one integer comparison per step. Stale entries are
+    /// recognised by recomputing the key from the node's current g + h.
+    heap: QuaternaryHeap<Reverse<u64>>,
+    /// The destination's landmark distances, copied once per query.
+    target_lm: Vec<LmBlock>,
     /// Backward reachability search from the destination (proves "no
     /// route" early when the destination's side is small): a mark per node
     /// stamped with the query's generation, so nothing O(n) is cleared.
@@ -178,27 +220,34 @@ pub struct Search {
     bstack: Vec<u32>,
 }
 
-/// Landmarks consulted per query: the ones with the best bound between
-/// origin and destination (Goldberg and Harrelson's "active landmarks").
-/// The maximum of any subset of landmark bounds is still a consistent lower
-/// bound, so exactness is unaffected. Measured on the 1M-node grid, 4 of 16
-/// made routes slower (weaker bounds, more nodes settled) than all 16, so
-/// up to 16 are used.
-const ACTIVE_LANDMARKS: usize = 16;
+/// What a query knows about one node: kept together (16 bytes) so a node
+/// costs one cache line, not one per array.
+#[derive(Debug, Clone, Copy)]
+struct NodeState {
+    /// Best known cost from the origin (infinite: not reached yet).
+    g: f64,
+    /// Arc by which `g` was reached.
+    parent_arc: u32,
+    /// Lower bound to the destination, computed once when the node is first reached.
+    h: f32,
+}
+
+const UNREACHED: NodeState = NodeState {
+    g: f64::INFINITY,
+    parent_arc: u32::MAX,
+    h: 0.0,
+};
 
 impl Search {
     fn reset(&mut self, n: usize) {
-        if self.dist.len() != n {
-            self.dist = vec![f64::INFINITY; n];
-            self.parent_arc = vec![u32::MAX; n];
-            self.touched.clear();
+        if self.node.len() != n {
+            self.node = vec![UNREACHED; n];
         } else {
             for &v in &self.touched {
-                self.dist[v as usize] = f64::INFINITY;
-                self.parent_arc[v as usize] = u32::MAX;
+                self.node[v as usize] = UNREACHED;
             }
-            self.touched.clear();
         }
+        self.touched.clear();
         self.heap.clear();
         self.bstack.clear();
         if self.bmark.len() != n || self.bgen == u32::MAX {
@@ -209,11 +258,71 @@ impl Search {
     }
 }
 
+/// Forward nodes settled before the backward reachability search starts:
+/// most routes are found sooner (on the 1M-node grid with 32 landmarks,
+/// 11,500 nodes on average), and interleaving from the first node cost
+/// them 17% of their time for nothing.
+const BACKWARD_START: usize = 1 << 14;
 /// Forward nodes settled per backward reachability step.
 const BACKWARD_EVERY: usize = 2;
 /// Backward steps tried before giving up on proving "no route" that way
 /// (the side that can reach the destination is then large).
 const BACKWARD_BUDGET: usize = 1 << 12;
+
+/// Priority queue key of a node with lower bound `f` on the cost of a
+/// route through it: `f` rounded **down** to an `f32` (whose bit patterns
+/// order like the values, for non-negative values) in the high half, the
+/// node in the low half. The queue's order is then only approximately by
+/// `f`, so the search does not stop when the destination is popped but
+/// when the smallest key left is no less than the destination's cost
+/// (every open node's true `f` is at least its key): exact all the same.
+#[inline]
+fn queue_key(f: f64, v: u32) -> u64 {
+    let mut x = f as f32;
+    if f64::from(x) > f {
+        x = x.next_down();
+    }
+    (u64::from(x.to_bits()) << 32) | u64::from(v)
+}
+
+/// The lower bound (`f64`) in a [`queue_key`].
+#[inline]
+fn key_bound(key: u64) -> f64 {
+    f64::from(f32::from_bits((key >> 32) as u32))
+}
+
+/// ALT lower bound of the cost from the node with landmark blocks `row`
+/// to the one with `t_row` (units `lm_q`), `+inf` when a landmark proves
+/// there is no path. Branch-free over 16 lanes so it vectorises.
+#[inline]
+fn alt_bound(row: &[LmBlock], t_row: &[LmBlock], lm_q: &[f32]) -> f32 {
+    let mut best = 0.0f32;
+    let mut most = 0i32;
+    for (i, (b, tb)) in row.iter().zip(t_row).enumerate() {
+        let q = &lm_q[i * 16..i * 16 + 16];
+        let mut lane = [0.0f32; 16];
+        let mut raw = [0i32; 16];
+        for j in 0..16 {
+            // d(L,t) <= d(L,v) + d(v,t) and d(v,L) <= d(v,t) + d(t,L).
+            let a = i32::from(tb.from[j]) - i32::from(b.from[j]);
+            let d = i32::from(b.to[j]) - i32::from(tb.to[j]);
+            let m = a.max(d);
+            raw[j] = m;
+            // Each stored value is within half a unit: one unit off.
+            lane[j] = (m - 1) as f32 * q[j];
+        }
+        for j in 0..16 {
+            most = most.max(raw[j]);
+            best = if lane[j] > best { lane[j] } else { best };
+        }
+    }
+    if most > i32::from(LM_MAX) {
+        f32::INFINITY
+    } else {
+        // f32 rounding of the unit and the product: far below 1e-6.
+        best * (1.0 - 1e-6)
+    }
+}
 
 fn unit_vector(p: [f64; 2]) -> [f64; 3] {
     let (lon, lat) = (p[0].to_radians(), p[1].to_radians());
@@ -239,9 +348,14 @@ impl RoadGraph {
             offsets[v + 1] = offsets[v] + degree[v];
         }
         let m = offsets[n] as usize;
-        let mut targets = vec![0u32; m];
-        let mut weights = vec![0f64; m];
-        let mut arc_edge = vec![0u32; m];
+        let mut arcs = vec![
+            ArcData {
+                weight: 0.0,
+                target: 0,
+                edge: 0
+            };
+            m
+        ];
         let mut fill = offsets.clone();
         let mut touches = vec![false; n];
         for (i, e) in net.edges.iter().enumerate() {
@@ -252,9 +366,11 @@ impl RoadGraph {
             for (from, to, bit) in [(e.a, e.b, fb), (e.b, e.a, bb)] {
                 if e.flags & bit != 0 {
                     let k = fill[from as usize] as usize;
-                    targets[k] = to;
-                    weights[k] = w;
-                    arc_edge[k] = i as u32;
+                    arcs[k] = ArcData {
+                        weight: w,
+                        target: to,
+                        edge: i as u32,
+                    };
                     fill[from as usize] += 1;
                     touches[from as usize] = true;
                     touches[to as usize] = true;
@@ -262,7 +378,7 @@ impl RoadGraph {
             }
         }
         let mut rev_offsets = vec![0u32; n + 1];
-        for &t in &targets {
+        for t in arcs.iter().map(|a| a.target) {
             rev_offsets[t as usize + 1] += 1;
         }
         for v in 0..n {
@@ -273,7 +389,7 @@ impl RoadGraph {
         let mut rfill = rev_offsets.clone();
         for u in 0..n {
             for k in offsets[u]..offsets[u + 1] {
-                let t = targets[k as usize] as usize;
+                let t = arcs[k as usize].target as usize;
                 let slot = rfill[t] as usize;
                 rev_sources[slot] = u as u32;
                 rev_arcs[slot] = k;
@@ -295,9 +411,7 @@ impl RoadGraph {
             profile,
             metric,
             offsets,
-            targets,
-            weights,
-            arc_edge,
+            arcs,
             rev_offsets,
             rev_sources,
             rev_arcs,
@@ -306,8 +420,9 @@ impl RoadGraph {
             snap,
             comp: Vec::new(),
             lm_k: 0,
-            lm_from: Vec::new(),
-            lm_to: Vec::new(),
+            lm_chunks: 0,
+            lm: Vec::new(),
+            lm_q: Vec::new(),
         };
         g.comp = g.components();
         g
@@ -330,7 +445,7 @@ impl RoadGraph {
             for k in self.offsets[u as usize]..self.offsets[u as usize + 1] {
                 let (a, b) = (
                     find(&mut parent, u),
-                    find(&mut parent, self.targets[k as usize]),
+                    find(&mut parent, self.arcs[k as usize].target),
                 );
                 if a != b {
                     parent[a.max(b) as usize] = a.min(b);
@@ -344,7 +459,7 @@ impl RoadGraph {
     fn all_distances(&self, s: u32, reverse: Option<&[(u32, u32, f64)]>) -> Vec<f64> {
         let n = self.node_count();
         let mut dist = vec![f64::INFINITY; n];
-        let mut heap = BinaryHeap::new();
+        let mut heap = QuaternaryHeap::new();
         dist[s as usize] = 0.0;
         heap.push(Reverse((0f64.to_bits(), s)));
         let mut rev_off = Vec::new();
@@ -373,7 +488,7 @@ impl RoadGraph {
             match reverse {
                 None => {
                     for k in self.offsets[u as usize]..self.offsets[u as usize + 1] {
-                        relax(self.targets[k as usize], self.weights[k as usize]);
+                        relax(self.arcs[k as usize].target, self.arcs[k as usize].weight);
                     }
                 }
                 Some(r) => {
@@ -389,6 +504,9 @@ impl RoadGraph {
     /// Adds `k` ALT landmarks (farthest-first in the largest component):
     /// lower bounds from the triangle inequality that stay admissible when
     /// an avoid set removes segments, so hazards still need no preprocessing.
+    /// Distances are stored as 15-bit multiples of a per-landmark unit
+    /// (its largest finite distance / 32,767), 16 landmarks to a cache line,
+    /// and every bound is lowered by one unit to cover the rounding.
     pub fn add_landmarks(&mut self, k: usize) {
         let n = self.node_count();
         if k == 0 || n == 0 {
@@ -407,16 +525,29 @@ impl RoadGraph {
         let mut rev: Vec<(u32, u32, f64)> = Vec::with_capacity(self.arc_count());
         for u in 0..n as u32 {
             for k in self.offsets[u as usize]..self.offsets[u as usize + 1] {
-                rev.push((u, self.targets[k as usize], self.weights[k as usize]));
+                rev.push((
+                    u,
+                    self.arcs[k as usize].target,
+                    self.arcs[k as usize].weight,
+                ));
             }
         }
         rev.sort_by_key(|&(_, t, _)| t);
         let start = (0..n as u32)
             .find(|&v| self.comp[v as usize] == big)
             .unwrap_or(0);
-        let mut from = vec![f64::INFINITY; n * k];
-        let mut to = vec![f64::INFINITY; n * k];
+        let chunks = k.div_ceil(16);
+        let mut lm = vec![
+            LmBlock {
+                from: [0; 16],
+                to: [0; 16]
+            };
+            n * chunks
+        ];
+        let mut lm_q = vec![0.0f32; chunks * 16];
         let mut nearest = self.all_distances(start, None); // min distance to chosen landmarks
+        // Goldberg and Werneck's "avoid" rule was tried here on the 1M-node
+        // grid: 16% more nodes settled than farthest-first, twice the time.
         for i in 0..k {
             // Farthest node (in the big component) from the landmarks so far.
             let l = (0..n as u32)
@@ -425,9 +556,31 @@ impl RoadGraph {
                 .unwrap_or(start);
             let df = self.all_distances(l, None);
             let dt = self.all_distances(l, Some(&rev));
+            let (c, j) = (i / 16, i % 16);
+            let max_finite = df
+                .iter()
+                .chain(&dt)
+                .filter(|d| d.is_finite())
+                .fold(0.0f64, |a, &b| a.max(b));
+            let q = if max_finite > 0.0 {
+                max_finite / f64::from(LM_MAX)
+            } else {
+                1.0
+            };
+            if let Some(unit) = lm_q.get_mut(i) {
+                *unit = q as f32;
+            }
+            let quantize = |d: f64| {
+                if d.is_finite() {
+                    ((d / q).round() as u16).min(LM_MAX)
+                } else {
+                    LM_UNREACHABLE
+                }
+            };
             for v in 0..n {
-                from[v * k + i] = df[v];
-                to[v * k + i] = dt[v];
+                let block = &mut lm[v * chunks + c];
+                block.from[j] = quantize(df[v]);
+                block.to[j] = quantize(dt[v]);
                 if i == 0 {
                     nearest[v] = df[v];
                 } else {
@@ -436,70 +589,22 @@ impl RoadGraph {
             }
         }
         self.lm_k = k;
-        self.lm_from = from;
-        self.lm_to = to;
+        self.lm_chunks = chunks;
+        self.lm = lm;
+        self.lm_q = lm_q;
     }
 
-    /// Lower bound of the cost from `v` to `t` from landmark `i` alone
-    /// (`None`: `v` cannot reach `t`, as this landmark proves).
+    /// ALT lower bound of the cost from `v` to the destination whose
+    /// landmark blocks are `t_row` (`+inf` when a landmark proves that `v`
+    /// cannot reach it).
     #[inline]
-    fn h_landmark(&self, v: u32, t: u32, i: usize) -> Option<f64> {
-        let k = self.lm_k;
-        let (fv, ft) = (
-            self.lm_from[v as usize * k + i],
-            self.lm_from[t as usize * k + i],
-        );
-        let (tv, tt) = (
-            self.lm_to[v as usize * k + i],
-            self.lm_to[t as usize * k + i],
-        );
-        let mut best = 0.0f64;
-        // d(L,t) <= d(L,v) + d(v,t)
-        if fv.is_finite() {
-            if ft.is_infinite() {
-                return None;
-            }
-            best = best.max(ft - fv);
-        }
-        // d(v,L) <= d(v,t) + d(t,L)
-        if tt.is_finite() {
-            if tv.is_infinite() {
-                return None;
-            }
-            best = best.max(tv - tt);
-        }
-        Some(best)
-    }
-
-    /// ALT lower bound of the cost from `v` to `t` over the landmarks
-    /// `active`; infinite when `v` cannot reach `t`.
-    #[inline]
-    fn h_alt(&self, v: u32, t: u32, active: &[usize]) -> f64 {
-        let mut best = 0.0f64;
-        for &i in active {
-            match self.h_landmark(v, t, i) {
-                Some(b) => best = best.max(b),
-                None => return f64::INFINITY,
-            }
-        }
-        // Rounding in the subtractions must not overestimate.
-        best * (1.0 - 1e-12)
-    }
-
-    /// Picks the landmarks with the best bounds from `s` to `t`; `false`
-    /// when some landmark proves `t` unreachable from `s`.
-    fn choose_landmarks(&self, s: u32, t: u32, active: &mut Vec<usize>) -> bool {
-        active.clear();
-        let mut scored = Vec::with_capacity(self.lm_k);
-        for i in 0..self.lm_k {
-            match self.h_landmark(s, t, i) {
-                Some(b) => scored.push((b, i)),
-                None => return false,
-            }
-        }
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        active.extend(scored.iter().take(ACTIVE_LANDMARKS).map(|x| x.1));
-        true
+    fn h_alt(&self, v: u32, t_row: &[LmBlock]) -> f32 {
+        let c = self.lm_chunks;
+        alt_bound(
+            &self.lm[v as usize * c..(v as usize + 1) * c],
+            t_row,
+            &self.lm_q,
+        )
     }
 
     /// The profile.
@@ -519,23 +624,23 @@ impl RoadGraph {
 
     /// Number of directed arcs.
     pub fn arc_count(&self) -> usize {
-        self.targets.len()
+        self.arcs.len()
     }
 
     /// Arcs leaving `v`: (target, weight, network segment).
     pub fn arcs(&self, v: u32) -> impl Iterator<Item = (u32, f64, u32)> + '_ {
         let r = self.offsets[v as usize] as usize..self.offsets[v as usize + 1] as usize;
-        r.map(move |k| (self.targets[k], self.weights[k], self.arc_edge[k]))
+        r.map(move |k| (self.arcs[k].target, self.arcs[k].weight, self.arcs[k].edge))
     }
 
     /// Cost of arc `k` (an index into the CSR arrays, as returned in paths).
     pub fn arc_weight(&self, k: u32) -> f64 {
-        self.weights[k as usize]
+        self.arcs[k as usize].weight
     }
 
     /// Head node and network segment of arc `k`.
     pub fn arc_target(&self, k: u32) -> (u32, u32) {
-        (self.targets[k as usize], self.arc_edge[k as usize])
+        (self.arcs[k as usize].target, self.arcs[k as usize].edge)
     }
 
     /// Nearest node (geodesic metres) that has a road usable by the profile.
@@ -565,20 +670,30 @@ impl RoadGraph {
         best
     }
 
+    /// Lower bound of the cost from `v` to the destination (unit vector
+    /// `t`, landmark rows `t_row`): the landmarks' bound when there are
+    /// any (`+inf` when one proves that `v` cannot reach it), else the
+    /// great-circle bound.
     #[inline]
-    fn h(&self, v: u32, t: &[f64; 3], tn: u32, active: &[usize]) -> f64 {
+    fn h(&self, v: u32, t: &[f64; 3], t_row: &[LmBlock]) -> f32 {
+        if self.lm_k > 0 {
+            // Measured on the 1M-node grid: the landmarks' bound alone
+            // settles 0.4% more nodes but saves a cache miss per node (18% faster).
+            return self.h_alt(v, t_row);
+        }
         let a = &self.xyz[v as usize];
         let (dx, dy, dz) = (a[0] - t[0], a[1] - t[1], a[2] - t[2]);
-        let geo = (dx * dx + dy * dy + dz * dz).sqrt() * self.h_scale;
-        if active.is_empty() {
+        // The chord bound keeps a 1% margin, far more than f32 rounding.
+        let geo = ((dx * dx + dy * dy + dz * dz).sqrt() * self.h_scale) as f32;
+        if self.lm_k == 0 {
             geo
         } else {
-            geo.max(self.h_alt(v, tn, active))
+            geo.max(self.h_alt(v, t_row))
         }
     }
 
     /// Exact shortest path from node `s` to node `t`, skipping blocked
-    /// segments; `None` when `t` cannot be reached. Returns (cost, arcs).
+    /// segments; `None` when `t` cannot be reached. Returns (cost, arcs, nodes settled).
     pub fn shortest_path(
         &self,
         s: u32,
@@ -594,13 +709,12 @@ impl RoadGraph {
             return None;
         }
         search.reset(n);
-        let mut active = std::mem::take(&mut search.active);
-        if !self.choose_landmarks(s, t, &mut active) {
-            search.active = active;
-            return None;
-        }
-        let found = self.search_from(s, t, avoid, search, &active);
-        search.active = active;
+        let c = self.lm_chunks;
+        let mut t_row = std::mem::take(&mut search.target_lm);
+        t_row.clear();
+        t_row.extend_from_slice(&self.lm[t as usize * c..(t as usize + 1) * c]);
+        let found = self.search_from(s, t, avoid, search, &t_row);
+        search.target_lm = t_row;
         found
     }
 
@@ -610,16 +724,21 @@ impl RoadGraph {
         t: u32,
         avoid: &AvoidSet,
         search: &mut Search,
-        active: &[usize],
+        t_row: &[LmBlock],
     ) -> Option<(f64, Vec<u32>, usize)> {
         let target = self.xyz[t as usize];
-        search.dist[s as usize] = 0.0;
-        search.touched.push(s);
-        let h0 = self.h(s, &target, t, active);
+        let h0 = self.h(s, &target, t_row);
         if h0.is_infinite() {
+            // A landmark proves that s cannot reach t.
             return None;
         }
-        search.heap.push(Reverse((h0.to_bits(), s, 0f64.to_bits())));
+        search.node[s as usize] = NodeState {
+            g: 0.0,
+            parent_arc: u32::MAX,
+            h: h0,
+        };
+        search.touched.push(s);
+        search.heap.push(Reverse(queue_key(f64::from(h0), s)));
         let mut settled = 0usize;
         // Backward search from t over unblocked arcs: once it has found
         // every node that can reach t without meeting s, there is no route.
@@ -627,17 +746,24 @@ impl RoadGraph {
         search.bmark[t as usize] = gen_;
         search.bstack.push(t);
         let mut backward_done = s == t;
-        while let Some(Reverse((_, u, g))) = search.heap.pop() {
-            let du = search.dist[u as usize];
+        while let Some(Reverse(key)) = search.heap.pop() {
+            if key_bound(key) >= search.node[t as usize].g {
+                // No open node can lead to a cheaper route to t.
+                break;
+            }
+            let u = key as u32;
+            let NodeState { g: du, h: hu, .. } = search.node[u as usize];
             // Stale entry (a shorter path to u was found after this push)?
-            if f64::from_bits(g) > du {
+            // The key of the current entry is recomputed bit for bit.
+            if key != queue_key(du + f64::from(hu), u) {
                 continue;
             }
             settled += 1;
-            if !backward_done && settled >= BACKWARD_EVERY * BACKWARD_BUDGET {
+            if !backward_done && settled >= BACKWARD_START + BACKWARD_EVERY * BACKWARD_BUDGET {
                 backward_done = true;
             }
-            if !backward_done && settled.is_multiple_of(BACKWARD_EVERY) {
+            if !backward_done && settled >= BACKWARD_START && settled.is_multiple_of(BACKWARD_EVERY)
+            {
                 match search.bstack.pop() {
                     None => return None,
                     Some(x) => {
@@ -645,7 +771,7 @@ impl RoadGraph {
                             ..self.rev_offsets[x as usize + 1] as usize;
                         for j in r {
                             let k = self.rev_arcs[j] as usize;
-                            if avoid.is_blocked(self.arc_edge[k]) {
+                            if avoid.is_blocked(self.arcs[k].edge) {
                                 continue;
                             }
                             let y = self.rev_sources[j];
@@ -666,40 +792,46 @@ impl RoadGraph {
                 }
             }
             if u == t {
-                let mut arcs = Vec::new();
-                let mut v = t;
-                while v != s {
-                    let k = search.parent_arc[v as usize];
-                    arcs.push(k);
-                    v = self.source_of_arc(k);
-                }
-                arcs.reverse();
-                return Some((du, arcs, settled));
+                // Leaving t cannot make t cheaper.
+                continue;
             }
             let r = self.offsets[u as usize] as usize..self.offsets[u as usize + 1] as usize;
             for k in r {
-                if avoid.is_blocked(self.arc_edge[k]) {
+                if avoid.is_blocked(self.arcs[k].edge) {
                     continue;
                 }
-                let v = self.targets[k];
-                let nd = du + self.weights[k];
-                let dv = &mut search.dist[v as usize];
-                if nd < *dv {
-                    if dv.is_infinite() {
+                let v = self.arcs[k].target;
+                let nd = du + self.arcs[k].weight;
+                let st = &mut search.node[v as usize];
+                if nd < st.g {
+                    if st.g.is_infinite() {
+                        // First reached in this query: its bound, once.
                         search.touched.push(v);
+                        st.h = self.h(v, &target, t_row);
                     }
-                    *dv = nd;
-                    search.parent_arc[v as usize] = k as u32;
-                    let hv = self.h(v, &target, t, active);
-                    if hv.is_finite() {
+                    st.g = nd;
+                    st.parent_arc = k as u32;
+                    if st.h.is_finite() {
                         search
                             .heap
-                            .push(Reverse(((nd + hv).to_bits(), v, nd.to_bits())));
+                            .push(Reverse(queue_key(nd + f64::from(st.h), v)));
                     }
                 }
             }
         }
-        None
+        let cost = search.node[t as usize].g;
+        if cost.is_infinite() {
+            return None;
+        }
+        let mut arcs = Vec::new();
+        let mut v = t;
+        while v != s {
+            let k = search.node[v as usize].parent_arc;
+            arcs.push(k);
+            v = self.source_of_arc(k);
+        }
+        arcs.reverse();
+        Some((cost, arcs, settled))
     }
 
     fn source_of_arc(&self, k: u32) -> u32 {
@@ -753,13 +885,13 @@ impl RoadGraph {
         let mut edges = Vec::with_capacity(arcs.len());
         let (mut distance_m, mut duration_s) = (0.0, 0.0);
         for k in arcs {
-            let e = self.arc_edge[k as usize];
+            let e = self.arcs[k as usize].edge;
             let edge = &net.edges[e as usize];
             distance_m += edge.dist_m;
             duration_s +=
                 edge.dist_m / (self.profile.speed_kmh(edge.class, edge.maxspeed_kmh) / 3.6);
             edges.push(e);
-            nodes.push(self.targets[k as usize]);
+            nodes.push(self.arcs[k as usize].target);
         }
         let coords = nodes.iter().map(|&v| net.coord(v)).collect();
         Ok(Route {
@@ -784,5 +916,55 @@ impl Route {
             coords.push(coords[0]);
         }
         serde_json::json!({"type": "LineString", "coordinates": coords})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::{RoadClass, WayAttrs};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// The quantized landmark bound never exceeds the exact cost (the
+        /// A* stays exact) and says "unreachable" only when it is: checked
+        /// for every pair against one-to-all Dijkstra. Many pairs are tight
+        /// (v on a shortest path from a landmark to t), so a bound without
+        /// the one-unit slack fails here.
+        #[test]
+        fn landmark_bound_is_a_lower_bound(
+            pts in prop::collection::vec((46.0f64..46.3, 39.5f64..39.8), 2..40),
+            raw in prop::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>(), 0u8..3), 0..120),
+            k in 1usize..40,
+            time in any::<bool>(),
+        ) {
+            let n = pts.len();
+            let segs: Vec<(u32, u32, WayAttrs)> = raw
+                .iter()
+                .map(|(a, b, d)| {
+                    let flags = match d {
+                        0 => Profile::Car.forward_bit() | Profile::Car.backward_bit(),
+                        1 => Profile::Car.forward_bit(),
+                        _ => Profile::Car.backward_bit(),
+                    };
+                    (a.index(n) as u32, b.index(n) as u32, WayAttrs { class: RoadClass::Primary, maxspeed_kmh: 0, flags })
+                })
+                .collect();
+            let net = RoadNetwork::from_parts(pts.iter().map(|&(x, y)| [x, y]).collect(), segs).unwrap();
+            let metric = if time { Metric::Time } else { Metric::Distance };
+            let mut g = RoadGraph::build(&net, Profile::Car, metric);
+            g.add_landmarks(k);
+            let c = g.lm_chunks;
+            for s in 0..n as u32 {
+                let exact = g.all_distances(s, None);
+                for t in 0..n as u32 {
+                    let h = g.h_alt(s, &g.lm[t as usize * c..(t as usize + 1) * c]);
+                    let d = exact[t as usize];
+                    prop_assert!(f64::from(h) <= d, "bound {h} > cost {d} from {s} to {t}");
+                }
+            }
+        }
     }
 }

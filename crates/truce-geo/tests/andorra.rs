@@ -50,6 +50,21 @@ fn graph(metric: Metric) -> &'static RoadGraph {
     }
 }
 
+/// The same graph with 32 ALT landmarks (quantized bounds, two cache lines a node).
+fn graph_alt(metric: Metric) -> &'static RoadGraph {
+    static D: OnceLock<RoadGraph> = OnceLock::new();
+    static T: OnceLock<RoadGraph> = OnceLock::new();
+    let build = || {
+        let mut g = RoadGraph::build(net(), Profile::Car, metric);
+        g.add_landmarks(32);
+        g
+    };
+    match metric {
+        Metric::Distance => D.get_or_init(build),
+        Metric::Time => T.get_or_init(build),
+    }
+}
+
 /// The reference: every car-usable segment, keyed by OSM node ids, written
 /// straight from the rules in the issue.
 struct Reference {
@@ -394,8 +409,8 @@ fn other_profiles_route() {
 
 /// The customizable contraction hierarchy gives the reference's distances
 /// between the towns, with and without avoid polygons (one customization
-/// per avoid set, on one order), and A*'s costs on random node pairs under
-/// random avoid polygons, for both metrics.
+/// per avoid set, on one order), and A*'s costs (plain and with 32 ALT
+/// landmarks) on random node pairs under random avoid polygons, for both metrics.
 #[test]
 fn contraction_hierarchy_equals_reference_and_astar() {
     use rand::{Rng, SeedableRng};
@@ -449,6 +464,12 @@ fn contraction_hierarchy_equals_reference_and_astar() {
                     (Some(c), Some(w)) => assert!(rel(c, w) < 1e-9, "{s}->{t}: {c} vs {w}"),
                     (None, None) => {}
                     other => panic!("{s}->{t}: {other:?}"),
+                }
+                let alt = graph_alt(metric).shortest_path(s, t, &avoid, &mut search);
+                match (got, alt.map(|r| r.0)) {
+                    (Some(c), Some(w)) => assert!(rel(c, w) < 1e-9, "ALT {s}->{t}: {c} vs {w}"),
+                    (None, None) => {}
+                    other => panic!("ALT {s}->{t}: {other:?}"),
                 }
             }
         }
