@@ -433,6 +433,22 @@ fn route(src: &str, npairs: usize, navoid: usize, dir: &Path) {
     }
     let route_s = t.elapsed().as_secs_f64();
     let route_cpu_s = cpu_s() - cpu0;
+    // REPEAT=N (experiments only): the same routes N - 1 more times, their
+    // wall seconds reported apart; the figures above are the first pass.
+    let mut again = Vec::new();
+    for _ in 1..env("REPEAT").unwrap_or(1) {
+        let t = Instant::now();
+        for (s, tt) in &pairs {
+            match (&cch, &metric) {
+                (Some(c), Some(m)) => c.shortest_path(&g, m, *s, *tt, &mut cch_search),
+                _ => g.shortest_path(*s, *tt, &avoid, &mut search),
+            };
+        }
+        again.push(format!("{:.3}", t.elapsed().as_secs_f64()));
+    }
+    if !again.is_empty() {
+        eprintln!("{{\"routes_s_again\":[{}]}}", again.join(","));
+    }
     println!(
         "{{\"bench\":\"route\",\"network\":\"{src}\",\"nodes\":{},\"segments\":{},\"load_s\":{load_s:.3},\"graph_s\":{graph_s:.3},\"engine\":\"{}\",\"cch_s\":{cch_s:.3},\"cch_edges\":{cch_edges},\"cch_triangles\":{cch_triangles},\"landmarks\":{landmarks},\"landmarks_s\":{landmarks_s:.3},\"edge_tree_s\":{edge_tree_s:.3},\"pairs\":{npairs},\"found\":{found},\"avoid_polygons\":{navoid},\"blocked_segments\":{},\"blocking_s\":{blocking_s:.4},\"avoid_s\":{avoid_s:.4},\"routes_s\":{route_s:.3},\"routes_cpu_s\":{route_cpu_s:.2},\"p50_ms\":{:.3},\"settled_mean\":{},\"peak_rss_mb\":{:.0}}}",
         net.node_count(),
