@@ -335,7 +335,7 @@ fn route(src: &str, npairs: usize, navoid: usize, dir: &Path) {
     let landmarks = if cch.is_some() {
         0
     } else {
-        env("LANDMARKS").unwrap_or(32) as usize
+        env("LANDMARKS").unwrap_or(64) as usize
     };
     let t = Instant::now();
     g.add_landmarks(landmarks);

@@ -210,8 +210,8 @@ pub struct Search {
     /// the node): one integer comparison per step. Stale entries are
     /// recognised by recomputing the key from the node's current g + h.
     heap: QuaternaryHeap<Reverse<u64>>,
-    /// The destination's landmark distances, copied once per query.
-    target_lm: Vec<LmBlock>,
+    /// The landmark blocks this query consults.
+    landmarks: QueryLandmarks,
     /// Backward reachability search from the destination (proves "no
     /// route" early when the destination's side is small): a mark per node
     /// stamped with the query's generation, so nothing O(n) is cleared.
@@ -258,6 +258,9 @@ impl Search {
     }
 }
 
+/// Landmark blocks (16 landmarks each) a query consults, chosen per query.
+const ACTIVE_BLOCKS: usize = 3;
+
 /// Forward nodes settled before the backward reachability search starts:
 /// most routes are found sooner (on the 1M-node grid with 32 landmarks,
 /// 11,500 nodes on average), and interleaving from the first node cost
@@ -291,14 +294,24 @@ fn key_bound(key: u64) -> f64 {
     f64::from(f32::from_bits((key >> 32) as u32))
 }
 
-/// ALT lower bound of the cost from the node with landmark blocks `row`
-/// to the one with `t_row` (units `lm_q`), `+inf` when a landmark proves
-/// there is no path. Branch-free over 16 lanes so it vectorises.
+/// The landmark blocks one query consults: their indexes, the
+/// destination's copy of each, and their units.
+#[derive(Debug, Default)]
+struct QueryLandmarks {
+    blocks: Vec<usize>,
+    target: Vec<LmBlock>,
+}
+
+/// ALT lower bound of the cost from the node whose landmark blocks start
+/// at `lm[base]` to the destination, over the blocks of `ql` (units
+/// `lm_q`); `+inf` when a landmark proves there is no path. Branch-free
+/// over 16 lanes so it vectorises.
 #[inline]
-fn alt_bound(row: &[LmBlock], t_row: &[LmBlock], lm_q: &[f32]) -> f32 {
+fn alt_bound(lm: &[LmBlock], base: usize, ql: &QueryLandmarks, lm_q: &[f32]) -> f32 {
     let mut best = 0.0f32;
     let mut most = 0i32;
-    for (i, (b, tb)) in row.iter().zip(t_row).enumerate() {
+    for (&i, tb) in ql.blocks.iter().zip(&ql.target) {
+        let b = &lm[base + i];
         let q = &lm_q[i * 16..i * 16 + 16];
         let mut lane = [0.0f32; 16];
         let mut raw = [0i32; 16];
@@ -548,12 +561,14 @@ impl RoadGraph {
         let mut nearest = self.all_distances(start, None); // min distance to chosen landmarks
         // Goldberg and Werneck's "avoid" rule was tried here on the 1M-node
         // grid: 16% more nodes settled than farthest-first, twice the time.
+        let mut chosen = Vec::with_capacity(k);
         for i in 0..k {
             // Farthest node (in the big component) from the landmarks so far.
             let l = (0..n as u32)
                 .filter(|&v| self.comp[v as usize] == big && nearest[v as usize].is_finite())
                 .max_by(|&a, &b| nearest[a as usize].total_cmp(&nearest[b as usize]))
                 .unwrap_or(start);
+            chosen.push(l);
             let df = self.all_distances(l, None);
             let dt = self.all_distances(l, Some(&rev));
             let (c, j) = (i / 16, i % 16);
@@ -588,23 +603,83 @@ impl RoadGraph {
                 }
             }
         }
+        // Landmarks sorted by direction from their centre, so that each
+        // block of 16 covers one sector and a query can consult only the
+        // blocks behind its origin and beyond its destination.
+        let lon_lat = |v: u32| {
+            let [x, y, z] = self.xyz[v as usize];
+            [y.atan2(x), z.clamp(-1.0, 1.0).asin()]
+        };
+        let centre = chosen.iter().fold([0.0, 0.0], |acc, &l| {
+            let p = lon_lat(l);
+            [acc[0] + p[0] / k as f64, acc[1] + p[1] / k as f64]
+        });
+        let angle = |l: u32| {
+            let p = lon_lat(l);
+            (p[1] - centre[1]).atan2((p[0] - centre[0]) * centre[1].cos())
+        };
+        let mut perm: Vec<usize> = (0..k).collect();
+        perm.sort_by(|&a, &b| {
+            angle(chosen[a])
+                .total_cmp(&angle(chosen[b]))
+                .then(a.cmp(&b))
+        });
+        let lane = |i: usize| (i / 16, i % 16);
+        for row in lm.chunks_exact_mut(chunks) {
+            let old: Vec<LmBlock> = row.to_vec();
+            for (new_i, &old_i) in perm.iter().enumerate() {
+                let ((nb, nj), (ob, oj)) = (lane(new_i), lane(old_i));
+                row[nb].from[nj] = old[ob].from[oj];
+                row[nb].to[nj] = old[ob].to[oj];
+            }
+        }
+        let old_q = lm_q.clone();
+        for (new_i, &old_i) in perm.iter().enumerate() {
+            lm_q[new_i] = old_q[old_i];
+        }
         self.lm_k = k;
         self.lm_chunks = chunks;
         self.lm = lm;
         self.lm_q = lm_q;
     }
 
-    /// ALT lower bound of the cost from `v` to the destination whose
-    /// landmark blocks are `t_row` (`+inf` when a landmark proves that `v`
+    /// ALT lower bound of the cost from `v` to the destination over the
+    /// query's landmark blocks (`+inf` when a landmark proves that `v`
     /// cannot reach it).
     #[inline]
-    fn h_alt(&self, v: u32, t_row: &[LmBlock]) -> f32 {
+    fn h_alt(&self, v: u32, ql: &QueryLandmarks) -> f32 {
+        alt_bound(&self.lm, v as usize * self.lm_chunks, ql, &self.lm_q)
+    }
+
+    /// Chooses the query's landmark blocks: the [`ACTIVE_BLOCKS`] whose
+    /// bound from `s` to `t` is largest (Goldberg and Harrelson's active
+    /// landmarks, a block at a time, so a node still costs that many cache
+    /// lines however many landmarks there are; blocks hold landmarks
+    /// sorted by direction, so the chosen ones lie behind `s` or beyond `t`).
+    /// `false` when some landmark proves that `s` cannot reach `t`.
+    fn choose_blocks(&self, s: u32, t: u32, ql: &mut QueryLandmarks) -> bool {
         let c = self.lm_chunks;
-        alt_bound(
-            &self.lm[v as usize * c..(v as usize + 1) * c],
-            t_row,
-            &self.lm_q,
-        )
+        let mut scored = Vec::with_capacity(c);
+        for b in 0..c {
+            let one = QueryLandmarks {
+                blocks: vec![b],
+                target: vec![self.lm[t as usize * c + b]],
+            };
+            let h = alt_bound(&self.lm, s as usize * c, &one, &self.lm_q);
+            if h.is_infinite() {
+                return false;
+            }
+            scored.push((h, b));
+        }
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        ql.blocks.clear();
+        ql.blocks
+            .extend(scored.iter().take(ACTIVE_BLOCKS).map(|x| x.1));
+        ql.blocks.sort_unstable();
+        ql.target.clear();
+        ql.target
+            .extend(ql.blocks.iter().map(|&b| self.lm[t as usize * c + b]));
+        true
     }
 
     /// The profile.
@@ -671,15 +746,15 @@ impl RoadGraph {
     }
 
     /// Lower bound of the cost from `v` to the destination (unit vector
-    /// `t`, landmark rows `t_row`): the landmarks' bound when there are
+    /// `t`, landmark blocks `ql`): the landmarks' bound when there are
     /// any (`+inf` when one proves that `v` cannot reach it), else the
     /// great-circle bound.
     #[inline]
-    fn h(&self, v: u32, t: &[f64; 3], t_row: &[LmBlock]) -> f32 {
+    fn h(&self, v: u32, t: &[f64; 3], ql: &QueryLandmarks) -> f32 {
         if self.lm_k > 0 {
             // Measured on the 1M-node grid: the landmarks' bound alone
             // settles 0.4% more nodes but saves a cache miss per node (18% faster).
-            return self.h_alt(v, t_row);
+            return self.h_alt(v, ql);
         }
         let a = &self.xyz[v as usize];
         let (dx, dy, dz) = (a[0] - t[0], a[1] - t[1], a[2] - t[2]);
@@ -688,7 +763,7 @@ impl RoadGraph {
         if self.lm_k == 0 {
             geo
         } else {
-            geo.max(self.h_alt(v, t_row))
+            geo.max(self.h_alt(v, ql))
         }
     }
 
@@ -710,11 +785,16 @@ impl RoadGraph {
         }
         search.reset(n);
         let c = self.lm_chunks;
-        let mut t_row = std::mem::take(&mut search.target_lm);
-        t_row.clear();
-        t_row.extend_from_slice(&self.lm[t as usize * c..(t as usize + 1) * c]);
-        let found = self.search_from(s, t, avoid, search, &t_row);
-        search.target_lm = t_row;
+        let mut ql = std::mem::take(&mut search.landmarks);
+        // (A Search may have served another graph: no stale blocks.)
+        ql.blocks.clear();
+        ql.target.clear();
+        if c > 0 && !self.choose_blocks(s, t, &mut ql) {
+            search.landmarks = ql;
+            return None;
+        }
+        let found = self.search_from(s, t, avoid, search, &ql);
+        search.landmarks = ql;
         found
     }
 
@@ -724,10 +804,10 @@ impl RoadGraph {
         t: u32,
         avoid: &AvoidSet,
         search: &mut Search,
-        t_row: &[LmBlock],
+        ql: &QueryLandmarks,
     ) -> Option<(f64, Vec<u32>, usize)> {
         let target = self.xyz[t as usize];
-        let h0 = self.h(s, &target, t_row);
+        let h0 = self.h(s, &target, ql);
         if h0.is_infinite() {
             // A landmark proves that s cannot reach t.
             return None;
@@ -803,8 +883,8 @@ impl RoadGraph {
             for a in &self.arcs[r.clone()] {
                 let v = a.target as usize;
                 warm ^= search.node[v].g.to_bits();
-                if c > 0 {
-                    warm ^= u64::from(self.lm[v * c].from[0]);
+                for &b in &ql.blocks {
+                    warm ^= u64::from(self.lm[v * c + b].from[0]);
                 }
             }
             std::hint::black_box(warm);
@@ -819,7 +899,7 @@ impl RoadGraph {
                     if st.g.is_infinite() {
                         // First reached in this query: its bound, once.
                         search.touched.push(v);
-                        st.h = self.h(v, &target, t_row);
+                        st.h = self.h(v, &target, ql);
                     }
                     st.g = nd;
                     st.parent_arc = k as u32;
@@ -979,7 +1059,11 @@ mod tests {
             for s in 0..n as u32 {
                 let exact = g.all_distances(s, None);
                 for t in 0..n as u32 {
-                    let h = g.h_alt(s, &g.lm[t as usize * c..(t as usize + 1) * c]);
+                    let ql = QueryLandmarks {
+                        blocks: (0..c).collect(),
+                        target: g.lm[t as usize * c..(t as usize + 1) * c].to_vec(),
+                    };
+                    let h = g.h_alt(s, &ql);
                     let d = exact[t as usize];
                     prop_assert!(f64::from(h) <= d, "bound {h} > cost {d} from {s} to {t}");
                 }

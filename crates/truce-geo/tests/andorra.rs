@@ -50,13 +50,13 @@ fn graph(metric: Metric) -> &'static RoadGraph {
     }
 }
 
-/// The same graph with 32 ALT landmarks (quantized bounds, two cache lines a node).
+/// The same graph with 64 ALT landmarks (four blocks of 16, three consulted per query).
 fn graph_alt(metric: Metric) -> &'static RoadGraph {
     static D: OnceLock<RoadGraph> = OnceLock::new();
     static T: OnceLock<RoadGraph> = OnceLock::new();
     let build = || {
         let mut g = RoadGraph::build(net(), Profile::Car, metric);
-        g.add_landmarks(32);
+        g.add_landmarks(64);
         g
     };
     match metric {
@@ -409,7 +409,7 @@ fn other_profiles_route() {
 
 /// The customizable contraction hierarchy gives the reference's distances
 /// between the towns, with and without avoid polygons (one customization
-/// per avoid set, on one order), and A*'s costs (plain and with 32 ALT
+/// per avoid set, on one order), and A*'s costs (plain and with 64 ALT
 /// landmarks) on random node pairs under random avoid polygons, for both metrics.
 #[test]
 fn contraction_hierarchy_equals_reference_and_astar() {

@@ -79,7 +79,7 @@ proptest! {
         if s.index(2) == 1 {
             // ALT landmarks must keep every answer exact, with or without avoid
             // areas, whether all of them or only the best few are consulted.
-            g.add_landmarks(if time { 3 } else { 1 + s.index(20) });
+            g.add_landmarks(if time { 3 } else { 1 + s.index(60) });
         }
 
         // Reference graph, written from the segments directly.
