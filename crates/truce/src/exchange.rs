@@ -321,12 +321,15 @@ enum Sink<'a> {
     Geojson(&'a mut dyn Write),
 }
 
-/// Who an export is for: names in people records are redacted by the
-/// core's `people::redact` unless `role` may read them, and the export of
-/// people records is journaled as a read by `actor`, as the API journals it.
+/// Who an export is for: a file meant for a role holds only the records
+/// of a sensitivity that role may read (the API's rule); names in people
+/// records are redacted by the core's `people::redact` unless the role may
+/// read them, and the export of people records is journaled as a read by
+/// `actor`, as the API journals it.
 pub struct ExportFor {
-    /// The role the file is meant for.
-    pub role: truce_core::Role,
+    /// The role the file is meant for; `None`: the operator's own export of
+    /// every record, names redacted.
+    pub role: Option<truce_core::Role>,
     /// Who runs the export.
     pub actor: String,
 }
@@ -341,7 +344,16 @@ pub async fn export(
     out: &mut dyn Write,
     to: &ExportFor,
 ) -> Result<u64> {
-    let mut q = ListQuery::new(kind, Sensitivity::Restricted);
+    let ceiling = match to.role {
+        // People kinds: exported redacted for any role (as before), so
+        // only the ceiling of the other kinds applies.
+        Some(role) if !kind.is_people() => {
+            truce_core::access::max_readable(role, kind).unwrap_or(Sensitivity::Public)
+        }
+        _ => Sensitivity::Restricted,
+    };
+    let redact_for = to.role.unwrap_or(truce_core::Role::Viewer);
+    let mut q = ListQuery::new(kind, ceiling);
     q.limit = 5000;
     // In creation order, which an import keeps: export, import, export
     // again gives the same file.
@@ -374,7 +386,7 @@ pub async fn export(
             store
                 .apply(Command {
                     actor: to.actor.clone(),
-                    reason: Some(format!("truce export for {}", to.role)),
+                    reason: Some(format!("truce export for {redact_for}")),
                     idempotency: None,
                     change: Change::AuditRead {
                         entity: kind.as_str().into(),
@@ -384,7 +396,7 @@ pub async fn export(
                 })
                 .await?;
             for env in &mut page.items {
-                env.data = truce_core::people::redact(kind, &env.data, to.role);
+                env.data = truce_core::people::redact(kind, &env.data, redact_for);
             }
         }
         for env in &page.items {

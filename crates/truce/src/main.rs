@@ -121,8 +121,9 @@ enum Cmd {
         /// Output file; standard output when absent.
         #[arg(long, short)]
         out: Option<PathBuf>,
-        /// The role the export is for: names in people records are
-        /// redacted unless it may read them (default: redacted).
+        /// The role the file is meant for: it holds only the records that
+        /// role may read, and names in people records are redacted unless
+        /// it may read them. Without it: every record, names redacted.
         #[arg(long)]
         role: Option<String>,
     },
@@ -534,10 +535,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             role,
         } => {
             let kind = kind_arg(&kind)?;
-            let role = match role {
-                None => Role::Viewer,
-                Some(r) => Role::parse(&r).ok_or_else(|| anyhow!("--role: unknown role {r:?}"))?,
-            };
+            let role = role
+                .map(|r| Role::parse(&r).ok_or_else(|| anyhow!("--role: unknown role {r:?}")))
+                .transpose()?;
             let to = exchange::ExportFor {
                 role,
                 actor: cli_actor(),

@@ -120,6 +120,28 @@ async fn csv_round_trip_is_identical() {
     assert!(text.contains("\"row 0: \"\"quoted\"\", with commas,\nand a second line\""));
     assert!(text.contains(",verified,"));
     assert!(text.contains(",restricted,"));
+    // A file meant for a role holds only what that role may read.
+    for (role, expected) in [("viewer", 6), ("observer", 24), ("analyst", 30)] {
+        let csv = common::truce_ok(
+            &a.db,
+            &[
+                "export",
+                "--kind",
+                "incidents",
+                "--format",
+                "csv",
+                "--role",
+                role,
+            ],
+        );
+        let rows = csv::Reader::from_reader(csv.as_bytes()).records().count();
+        assert_eq!(rows, expected, "--role {role}");
+        assert_eq!(
+            csv.contains(",restricted,"),
+            expected == 30,
+            "--role {role}"
+        );
+    }
 
     // Import into an empty mission and export again.
     let b = Mission::init();
