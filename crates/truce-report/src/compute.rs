@@ -115,12 +115,16 @@ async fn compute_at(
         period,
         previous,
     };
-    let mut out = Vec::new();
-    for s in sections() {
-        if let Some(data) = s.compute(&cx).await? {
-            out.push(data);
-        }
-    }
+    // The sections read the store independently: computed side by side,
+    // their queries run on several read connections at once (at 10,000,000
+    // incidents most of a bulletin's time is waiting on SQLite), and they
+    // keep their order.
+    let sections = sections();
+    let out: Vec<_> = futures::future::try_join_all(sections.iter().map(|s| s.compute(&cx)))
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
     Ok(Bulletin {
         format: 1,
         mission: name,
