@@ -36,7 +36,9 @@ fi
 
 "$TRUCE" --db "$DB" key >/dev/null
 evict() { # drop the database's pages from the page cache (this file only)
-  for f in "$DB" "$DB-wal"; do [[ -f "$f" ]] && dd if="$f" iflag=nocache count=0 status=none; done
+  for f in "$DB" "$DB-wal"; do
+    if [[ -f "$f" ]]; then dd if="$f" iflag=nocache count=0 status=none; fi
+  done
 }
 run() { # label, format
   local label=$1 fmt=$2 ext=$2
