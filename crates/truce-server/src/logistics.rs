@@ -774,17 +774,29 @@ impl TotalsCache {
         }
     }
 
-    /// Builds the index from the whole journal now, logging progress about
-    /// every two seconds; returns the journal entries read. Queries made
-    /// meanwhile wait for it (they hold the same lock) and then answer from
-    /// the complete index.
+    /// Builds the index now, logging progress about every two seconds;
+    /// returns the journal entries read. Queries made meanwhile wait for it
+    /// (they hold the same lock) and then answer from the complete index.
+    ///
+    /// An empty index is seeded from the manifest lines as stored, then
+    /// catches up with the journal from the head read before them: the
+    /// lines are a tenth of a large mission's journal (at 10,000,000
+    /// incidents, replaying all 11.2 million entries took 121 s). Entries
+    /// after that head are replayed over the seed; a line's upsert replaces
+    /// whatever the index held for it, so seeing a change twice is harmless.
     pub async fn warm(&self, store: &dyn Store) -> ApiResult<u64> {
         let started = std::time::Instant::now();
         let mut guard = self.inner.lock().await;
         let (idx, seq) = &mut *guard;
+        if let Some(lines) = Self::seed(store, idx, seq).await? {
+            tracing::info!(
+                "delivered-tonnage totals: {lines} stored manifest lines read in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
         let from = *seq;
         let head = store.head().await?.seq;
-        tracing::info!("delivered-tonnage totals: warming from {head} journal entries");
+        tracing::info!("delivered-tonnage totals: warming from entry {from} of {head}");
         let mut last = std::time::Instant::now();
         Self::catch_up(store, idx, seq, |s| {
             if last.elapsed() >= std::time::Duration::from_secs(2) {
@@ -805,6 +817,45 @@ impl TotalsCache {
         Ok(*seq - from)
     }
 
+    /// Seeds an empty index (`seq` 0) with every stored, unretracted
+    /// manifest line and sets `seq` to the journal head read before them;
+    /// returns how many lines, or `None` when the index was not empty.
+    async fn seed(
+        store: &dyn Store,
+        idx: &mut TotalsIndex,
+        seq: &mut u64,
+    ) -> ApiResult<Option<u64>> {
+        if *seq != 0 {
+            return Ok(None);
+        }
+        let head = store.head().await?.seq;
+        let mut q = ListQuery::new(EntityKind::ManifestLine, Sensitivity::Restricted);
+        q.limit = 5_000;
+        q.oldest_first = true;
+        let mut n = 0;
+        loop {
+            let page = store.list_raw(&q).await?;
+            for r in page.iter() {
+                let id: Uuid = r.id.parse().map_err(|e| {
+                    Problem::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "corrupt",
+                        format!("stored manifest line id {:?}: {e}", r.id),
+                    )
+                })?;
+                let line: Option<ManifestLine> = serde_json::from_str(r.data).ok();
+                idx.upsert(id, line.as_ref(), r.sensitivity);
+                n += 1;
+            }
+            match page.next_cursor {
+                Some(c) => q.cursor = Some(c),
+                None => break,
+            }
+        }
+        *seq = head;
+        Ok(Some(n))
+    }
+
     /// Starts [`TotalsCache::warm`] on a background task.
     pub fn warm_in_background(self: &std::sync::Arc<Self>, store: std::sync::Arc<dyn Store>) {
         let cache = self.clone();
@@ -822,6 +873,7 @@ impl TotalsCache {
     pub async fn totals(&self, store: &dyn Store, q: &TotalsQuery) -> ApiResult<Totals> {
         let mut guard = self.inner.lock().await;
         let (idx, seq) = &mut *guard;
+        Self::seed(store, idx, seq).await?;
         Self::catch_up(store, idx, seq, |_| {}).await?;
         idx.prepare();
         Ok(idx.totals(q))
