@@ -79,17 +79,8 @@ struct PostInfo {
 
 async fn all(store: &dyn Store, kind: EntityKind) -> Result<Vec<Envelope>> {
     let mut q = ListQuery::new(kind, Sensitivity::Restricted);
-    q.limit = 10_000;
     q.oldest_first = true;
-    let mut out = Vec::new();
-    loop {
-        let page = store.list(&q).await?;
-        out.extend(page.items);
-        match page.next_cursor {
-            Some(c) => q.cursor = Some(c),
-            None => return Ok(out),
-        }
-    }
+    Ok(truce_store::list_all(store, q).await?)
 }
 
 /// Every instant and date in a record, as seconds (dates at midnight UTC).

@@ -135,17 +135,8 @@ pub fn sections() -> Vec<Box<dyn Section>> {
 
 /// Every record of `q`, following cursors.
 pub(crate) async fn all(store: &dyn Store, mut q: ListQuery) -> Result<Vec<Envelope>, ReportError> {
-    q.limit = 10_000;
     q.oldest_first = true;
-    let mut out = Vec::new();
-    loop {
-        let page = store.list(&q).await?;
-        out.extend(page.items);
-        match page.next_cursor {
-            Some(c) => q.cursor = Some(c),
-            None => return Ok(out),
-        }
-    }
+    Ok(truce_store::list_all(store, q).await?)
 }
 
 pub(crate) fn typed<T: serde::de::DeserializeOwned>(envs: &[Envelope]) -> Vec<(Envelope, T)> {

@@ -33,22 +33,6 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/dashboard", get(dashboard))
 }
 
-/// Every record of `q` (all pages).
-async fn all(store: &dyn Store, q: &ListQuery) -> ApiResult<Vec<Envelope>> {
-    let mut q = q.clone();
-    q.limit = 10_000;
-    q.cursor = None;
-    let mut out = Vec::new();
-    loop {
-        let page = store.list(&q).await?;
-        out.extend(page.items);
-        match page.next_cursor {
-            Some(c) => q.cursor = Some(c),
-            None => return Ok(out),
-        }
-    }
-}
-
 /// One bucket per party the caller may read: records of `q` concerning it.
 pub(crate) async fn by_party(
     store: &dyn Store,
@@ -58,14 +42,15 @@ pub(crate) async fn by_party(
     let Some(max) = access::max_readable(p.role, EntityKind::Party) else {
         return Ok(Vec::new());
     };
-    let mut parties: Vec<(String, Envelope)> = all(store, &ListQuery::new(EntityKind::Party, max))
-        .await?
-        .into_iter()
-        .filter_map(|e| {
-            let party: Party = serde_json::from_value(e.data.clone()).ok()?;
-            Some((party.short_name.unwrap_or(party.name), e))
-        })
-        .collect();
+    let mut parties: Vec<(String, Envelope)> =
+        truce_store::list_all(store, ListQuery::new(EntityKind::Party, max))
+            .await?
+            .into_iter()
+            .filter_map(|e| {
+                let party: Party = serde_json::from_value(e.data.clone()).ok()?;
+                Some((party.short_name.unwrap_or(party.name), e))
+            })
+            .collect();
     parties.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.id.cmp(&b.1.id)));
     let mut out = Vec::new();
     for (name, env) in parties {
@@ -88,7 +73,7 @@ pub(crate) async fn by_aor(
     let Some(max) = access::max_readable(p.role, EntityKind::Aor) else {
         return Ok(Vec::new());
     };
-    let mut aors: Vec<Aor> = all(store, &ListQuery::new(EntityKind::Aor, max))
+    let mut aors: Vec<Aor> = truce_store::list_all(store, ListQuery::new(EntityKind::Aor, max))
         .await?
         .into_iter()
         .filter_map(|e| serde_json::from_value(e.data).ok())
@@ -101,8 +86,9 @@ pub(crate) async fn by_aor(
         };
         let mut aq = q.clone();
         aq.bbox = Some(bbox);
+        aq.cursor = None;
         let (mut count, mut sum) = (0u64, 0.0);
-        for env in all(store, &aq).await? {
+        for env in truce_store::list_all(store, aq).await? {
             let Some(idx) = q.kind.index_of(&env.data) else {
                 continue;
             };

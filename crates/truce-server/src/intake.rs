@@ -151,20 +151,6 @@ fn candidate_of(
     c
 }
 
-/// Every record of `q`, page after page.
-async fn all(store: &dyn Store, mut q: ListQuery) -> ApiResult<Vec<Envelope>> {
-    q.limit = 10_000;
-    let mut out = Vec::new();
-    loop {
-        let page = store.list(&q).await?;
-        out.extend(page.items);
-        match page.next_cursor {
-            Some(c) => q.cursor = Some(c),
-            None => return Ok(out),
-        }
-    }
-}
-
 fn decode<T: serde::de::DeserializeOwned>(env: &Envelope) -> ApiResult<T> {
     serde_json::from_value(env.data.clone()).map_err(|e| {
         Problem::new(
@@ -196,7 +182,7 @@ async fn document_answer(store: &dyn Store, p: &Principal, id: Uuid) -> ApiResul
     let mut q = ListQuery::new(EntityKind::IntakeCandidate, max);
     q.reference = Some(id);
     q.oldest_first = true;
-    let cands = all(store, q).await?;
+    let cands = truce_store::list_all(store, q).await?;
     let candidates: Vec<Value> = cands.iter().map(candidate_wire).collect();
     let merged = candidates
         .iter()
@@ -272,7 +258,7 @@ async fn post_document(
         q.status = Some(CandidateStatus::Pending.as_str().into());
         q.oldest_first = true;
         let mut pending: Vec<(Envelope, Candidate, bool)> = Vec::new();
-        for env in all(store, q).await? {
+        for env in truce_store::list_all(store, q).await? {
             let c: Candidate = decode(&env)?;
             pending.push((env, c, false));
         }
@@ -346,7 +332,7 @@ async fn list_documents(
         .filter(|s| !s.is_empty())
         .map(|s| s.to_lowercase());
     q.category = params.get("outlet").filter(|s| !s.is_empty()).cloned();
-    let items: Vec<Value> = all(&*state.store, q)
+    let items: Vec<Value> = truce_store::list_all(&*state.store, q)
         .await?
         .iter()
         .map(|e| {
@@ -418,7 +404,7 @@ async fn list_candidates(
         (None, Some(k)) => q.category = Some(format!("kind:{k}")),
         (None, None) => {}
     }
-    let items: Vec<Value> = all(&*state.store, q)
+    let items: Vec<Value> = truce_store::list_all(&*state.store, q)
         .await?
         .iter()
         .map(candidate_wire)

@@ -25,19 +25,6 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/sites/{id}/nearby", axum::routing::get(nearby_handler))
 }
 
-async fn all_of(store: &dyn Store, mut q: ListQuery) -> ApiResult<Vec<truce_core::Envelope>> {
-    q.limit = 10_000;
-    let mut out = Vec::new();
-    loop {
-        let page = store.list(&q).await?;
-        out.extend(page.items);
-        match page.next_cursor {
-            Some(c) => q.cursor = Some(c),
-            None => return Ok(out),
-        }
-    }
-}
-
 fn query(p: &Principal, kind: EntityKind) -> ListQuery {
     ListQuery::new(
         kind,
@@ -85,7 +72,7 @@ pub async fn nearby(
     q.from = crate::mine::time_param(params, "from")?;
     q.to = crate::mine::time_param(params, "to")?;
     let mut incidents = Vec::new();
-    for e in all_of(store, q).await? {
+    for e in truce_store::list_all(store, q).await? {
         let Some(idx) = EntityKind::Incident.index_of(&e.data) else {
             continue;
         };
@@ -103,7 +90,7 @@ pub async fn nearby(
     let mut q = query(p, EntityKind::HazardArea);
     q.bbox = Some(bbox);
     let mut hazards = Vec::new();
-    for e in all_of(store, q).await? {
+    for e in truce_store::list_all(store, q).await? {
         let Ok(h) = serde_json::from_value::<HazardArea>(e.data) else {
             continue;
         };
@@ -126,7 +113,7 @@ pub async fn nearby(
     hazards.sort_by(by_distance);
     let mut q = query(p, EntityKind::SiteAssessment);
     q.reference = Some(id);
-    let mut history: Vec<(jiff::Timestamp, Value)> = all_of(store, q)
+    let mut history: Vec<(jiff::Timestamp, Value)> = truce_store::list_all(store, q)
         .await?
         .into_iter()
         .filter_map(|e| {

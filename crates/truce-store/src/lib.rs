@@ -539,6 +539,26 @@ pub async fn raw_page_via_list<S: Store + ?Sized>(
     Ok(raw)
 }
 
+/// Every record of `q` from its cursor on, in its order, following the
+/// cursors page after page (pages of 10,000): for the few callers that
+/// need a whole small kind in memory (parties, AoRs, a site's
+/// assessments). Bulk reads of a large kind stream with [`read_ahead`].
+pub async fn list_all<S: Store + ?Sized>(
+    store: &S,
+    mut q: ListQuery,
+) -> Result<Vec<Envelope>, StoreError> {
+    q.limit = 10_000;
+    let mut out = Vec::new();
+    loop {
+        let page = store.list(&q).await?;
+        out.extend(page.items);
+        match page.next_cursor {
+            Some(c) => q.cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
 /// Reads every page of `q` (from its cursor on) with [`Store::list_raw`]
 /// ahead of the consumer: a task fetches page after page and keeps at most
 /// `depth` waiting in the channel, so the store reads the next page while

@@ -321,6 +321,39 @@ enum Sink<'a> {
     Geojson(&'a mut dyn Write),
 }
 
+impl<'a> Sink<'a> {
+    /// Starts the file: a GeoJSON head, a CSV header, an empty workbook.
+    fn open(format: Format, out: &'a mut dyn Write) -> Result<Sink<'a>> {
+        Ok(match format {
+            Format::Geojson => {
+                out.write_all(truce_exchange::geojson::HEAD)?;
+                Sink::Geojson(out)
+            }
+            Format::Xlsx => Sink::Xlsx(Box::new(XlsxWriter::new()?), out),
+            f => Sink::Csv(Box::new(CsvWriter::new(
+                f.csv_shape().expect("CSV formats have a shape"),
+                out,
+            )?)),
+        })
+    }
+
+    /// Ends the file and flushes it.
+    fn finish(self) -> Result<()> {
+        match self {
+            Sink::Csv(w) => w.finish()?.flush()?,
+            Sink::Xlsx(w, o) => {
+                o.write_all(&w.finish()?)?;
+                o.flush()?;
+            }
+            Sink::Geojson(o) => {
+                o.write_all(truce_exchange::geojson::TAIL)?;
+                o.flush()?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Who an export is for: a file meant for a role holds only the records
 /// of a sensitivity that role may read (the API's rule); names in people
 /// records are redacted by the core's `people::redact` unless the role may
@@ -368,17 +401,7 @@ pub async fn export(
         return export_incidents(store, q, format, out).await;
     }
     let mut n = 0u64;
-    let mut sink = match format {
-        Format::Geojson => {
-            out.write_all(truce_exchange::geojson::HEAD)?;
-            Sink::Geojson(out)
-        }
-        Format::Xlsx => Sink::Xlsx(Box::new(XlsxWriter::new()?), out),
-        f => Sink::Csv(Box::new(CsvWriter::new(
-            f.csv_shape().expect("CSV formats have a shape"),
-            out,
-        )?)),
-    };
+    let mut sink = Sink::open(format, out)?;
     loop {
         let mut page = store.list(&q).await?;
         if kind.is_people() && !page.items.is_empty() {
@@ -417,17 +440,7 @@ pub async fn export(
             None => break,
         }
     }
-    match sink {
-        Sink::Csv(w) => w.finish()?.flush()?,
-        Sink::Xlsx(w, o) => {
-            o.write_all(&w.finish()?)?;
-            o.flush()?;
-        }
-        Sink::Geojson(o) => {
-            o.write_all(truce_exchange::geojson::TAIL)?;
-            o.flush()?;
-        }
-    }
+    sink.finish()?;
     Ok(n)
 }
 
@@ -444,17 +457,7 @@ async fn export_incidents(
 ) -> Result<u64> {
     let mut pages = truce_store::read_ahead(store, q, 2);
     let mut n = 0u64;
-    let mut sink = match format {
-        Format::Geojson => {
-            out.write_all(truce_exchange::geojson::HEAD)?;
-            Sink::Geojson(out)
-        }
-        Format::Xlsx => Sink::Xlsx(Box::new(XlsxWriter::new()?), out),
-        f => Sink::Csv(Box::new(CsvWriter::new(
-            f.csv_shape().expect("CSV formats have a shape"),
-            out,
-        )?)),
-    };
+    let mut sink = Sink::open(format, out)?;
     let mut features = FeatureWriter::new();
     let mut buf = Vec::new();
     while let Some(page) = pages.recv().await {
@@ -481,16 +484,6 @@ async fn export_incidents(
             buf.clear();
         }
     }
-    match sink {
-        Sink::Csv(w) => w.finish()?.flush()?,
-        Sink::Xlsx(w, o) => {
-            o.write_all(&w.finish()?)?;
-            o.flush()?;
-        }
-        Sink::Geojson(o) => {
-            o.write_all(truce_exchange::geojson::TAIL)?;
-            o.flush()?;
-        }
-    }
+    sink.finish()?;
     Ok(n)
 }
