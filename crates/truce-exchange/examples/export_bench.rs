@@ -2,9 +2,9 @@
 //! of N incidents through the Store's `apply_stream` (the import path: one
 //! journaled transaction, chunks of 4,096 commands) unless it exists, then
 //! exports every incident the way `truce export` and the HTTP export do
-//! (`truce_store::read_ahead` of `Store::list_raw` pages of 5,000, oldest
-//! first, written by `CsvWriter::write_stored` of the chosen shape or
-//! `FeatureWriter`) into a byte-counting sink, and prints rows/s with the
+//! (`truce_store::read_ahead_map` of `Store::list_raw` pages of 5,000,
+//! oldest first, each formatted by `Streamed::page` of the chosen shape on
+//! `FORMATTERS` blocking threads at once, 2 unless set) into a byte-counting sink, and prints rows/s with the
 //! resident memory sampled every second and at each tenth of the export
 //! (flat memory shows as flat numbers). `FORMAT-legacy` runs the former
 //! path (`Store::list` pages, `Envelope::to_wire`) for comparison.
@@ -18,10 +18,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use serde_json::json;
 use tokio::sync::mpsc;
 use truce_core::{EntityKind, Sensitivity, ValidationContext};
-use truce_exchange::{CsvWriter, FeatureWriter, Shape, StoredRecord, geojson};
+use truce_exchange::{CsvWriter, Shape, StoredRecord, Streamed, geojson};
 use truce_store::sqlite::SqliteStore;
 use truce_store::{Change, Command, ImportChunk, ListQuery, Store};
 use uuid::Uuid;
@@ -222,44 +223,40 @@ async fn export(
     rows: u64,
     tenths: &mut Vec<u64>,
 ) -> (u64, u64) {
-    let mut pages = truce_store::read_ahead(store, q, 2);
-    let mut csv = shape.map(|s| CsvWriter::new(s, Counting(0)).expect("header"));
-    let mut features = FeatureWriter::new();
+    let streamed = shape.map_or(Streamed::Geojson, Streamed::Csv);
+    let formatters = std::env::var("FORMATTERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    let formatted = truce_store::read_ahead_map(store, q, formatters, move |page| {
+        let records = page.iter().map(|r| StoredRecord {
+            id: r.id,
+            sensitivity: r.sensitivity,
+            data: r.data,
+        });
+        (page.len() as u64, streamed.page(records).expect("page"))
+    });
+    let mut formatted = std::pin::pin!(formatted);
     let mut sink = Counting(0);
-    let mut buf = Vec::new();
+    sink.write_all(&streamed.head().expect("head")).unwrap();
     let mut n = 0u64;
-    while let Some(page) = pages.recv().await {
-        let page = page.expect("page");
-        for r in page.iter() {
-            let rec = StoredRecord {
-                id: r.id,
-                sensitivity: r.sensitivity,
-                data: r.data,
-            };
-            match &mut csv {
-                Some(w) => w.write_stored(rec).expect("write"),
-                None => {
-                    if n > 0 {
-                        buf.extend_from_slice(geojson::SEPARATOR);
-                    }
-                    features
-                        .write(EntityKind::Incident, rec, &mut buf)
-                        .expect("feature");
-                }
-            }
-            n += 1;
-            if n.is_multiple_of((rows / 10).max(1)) {
-                tenths.push(status_kb("VmRSS:") / 1024);
-            }
+    let tenth = (rows / 10).max(1);
+    while let Some(page) = formatted.next().await {
+        let (len, bytes) = page.expect("page");
+        if len == 0 {
+            continue;
         }
-        sink.write_all(&buf).unwrap();
-        buf.clear();
+        if n > 0 {
+            sink.write_all(streamed.between()).unwrap();
+        }
+        sink.write_all(&bytes).unwrap();
+        if (n + len) / tenth > n / tenth {
+            tenths.push(status_kb("VmRSS:") / 1024);
+        }
+        n += len;
     }
-    let bytes = match csv {
-        Some(w) => w.finish().expect("finish").0,
-        None => sink.0,
-    };
-    (n, bytes)
+    sink.write_all(streamed.tail()).unwrap();
+    (n, sink.0)
 }
 
 /// The former path: `Store::list` pages decoded into envelopes, each

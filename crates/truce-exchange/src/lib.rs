@@ -13,10 +13,12 @@ pub mod geojson;
 pub mod hxl;
 pub mod raw;
 pub mod shape;
+pub mod stream;
 pub mod table;
 
 pub use columns::{COLUMNS, Flat, flatten, unflatten};
 pub use geojson::FeatureWriter;
 pub use raw::{CellDecoder, StoredRecord};
 pub use shape::{Cells, Mapping, Shape};
+pub use stream::Streamed;
 pub use table::{CsvWriter, TableError, XlsxWriter, read_csv, read_xlsx};

@@ -102,17 +102,23 @@ pub struct CsvWriter<W: Write> {
 impl<W: Write> CsvWriter<W> {
     /// Writes the header rows of `shape` to `out`.
     pub fn new(shape: Shape, out: W) -> Result<Self, TableError> {
-        let mut out = csv::WriterBuilder::new()
-            .buffer_capacity(1 << 16)
-            .from_writer(out);
+        let mut w = CsvWriter::headless(shape, out);
         for h in shape.header_rows() {
-            out.write_record(&h).map_err(csv_error)?;
+            w.out.write_record(&h).map_err(csv_error)?;
         }
-        Ok(CsvWriter {
-            out,
+        Ok(w)
+    }
+
+    /// A writer of rows only, for a part of a file whose header is
+    /// written elsewhere (a page of a streamed export).
+    pub fn headless(shape: Shape, out: W) -> Self {
+        CsvWriter {
+            out: csv::WriterBuilder::new()
+                .buffer_capacity(1 << 16)
+                .from_writer(out),
             rows: RowWriter::new(shape),
             decoder: CellDecoder::new(),
-        })
+        }
     }
 
     /// Writes one incident given as its wire JSON (`Envelope::to_wire`).

@@ -2,22 +2,20 @@
 //! every incident the caller's role may read (and matching the list
 //! filters), as a file.
 //!
-//! CSV shapes and GeoJSON stream, in three stages that run side by side:
-//! the store reads pages of records as stored (`truce_store::read_ahead`
+//! CSV shapes and GeoJSON stream, in stages that run side by side: the
+//! store reads pages of records as stored (`truce_store::read_ahead_map`
 //! of `Store::list_raw`: ids and canonical JSON, never decoded into
-//! envelopes), this task journals each page's restricted reads, and a
-//! blocking thread writes the page's rows straight from the stored JSON
-//! (`CsvWriter::write_stored`, `FeatureWriter`) into one chunk of a chunked
-//! body, sent through a small bounded channel. Memory stays flat whatever
-//! the size, a slow client slows the reader down, and a page's restricted
-//! reads are journaled before any of its bytes are written. The route
+//! envelopes), blocking threads format two pages at once straight from
+//! the stored JSON (`Streamed::page`), and this task journals each page's
+//! restricted reads and then sends its bytes as one chunk of a chunked
+//! body, in order, through a small bounded channel. Memory stays flat
+//! whatever the size, a slow client slows the reader down, and a page's
+//! restricted reads are journaled before any of its bytes are sent. The route
 //! sits outside the request timeout (see `lib.rs`), which would otherwise
 //! cut long exports. XLSX cannot stream (a zip's directory comes last): it
 //! is assembled in memory and limited to one worksheet's rows.
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -25,10 +23,11 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use futures::StreamExt;
 use serde_json::json;
 use tokio::sync::mpsc;
 use truce_core::{EntityKind, Sensitivity};
-use truce_exchange::{CsvWriter, FeatureWriter, Shape, StoredRecord, XlsxWriter};
+use truce_exchange::{Shape, StoredRecord, Streamed, XlsxWriter};
 use truce_store::{RawPage, StoreError};
 use uuid::Uuid;
 
@@ -43,6 +42,10 @@ const PAGE: u32 = 5000;
 
 /// Pages the store may read ahead of the writer.
 const READ_AHEAD: usize = 2;
+
+/// Pages formatted at once: formatting bounds a large export, so one per
+/// core (`truce_store::read_ahead_map`).
+const FORMATTERS: usize = 2;
 
 /// The export routes, relative to `/api/v1` (merged outside the timeout).
 pub(crate) fn routes() -> Router<AppState> {
@@ -87,30 +90,6 @@ impl Format {
     }
 }
 
-/// A `Write` whose bytes the export takes after each page.
-#[derive(Clone, Default)]
-struct Chunk(Arc<Mutex<Vec<u8>>>);
-
-impl Chunk {
-    fn take(&self) -> Vec<u8> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-}
-
-impl Write for Chunk {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn stored(r: truce_store::RawRecord<'_>) -> StoredRecord<'_> {
     StoredRecord {
         id: r.id,
@@ -119,14 +98,18 @@ fn stored(r: truce_store::RawRecord<'_>) -> StoredRecord<'_> {
     }
 }
 
-/// Journals the read of the restricted records of one page.
-async fn audit_page(state: &AppState, p: &Principal, page: &RawPage) -> ApiResult<()> {
-    let restricted = page
-        .iter()
+/// The ids of the restricted records of one page: the reads an export
+/// journals before it sends the page's bytes.
+fn restricted_ids(page: &RawPage) -> Result<Vec<Uuid>, StoreError> {
+    page.iter()
         .filter(|r| r.sensitivity == Sensitivity::Restricted)
         .map(|r| Uuid::parse_str(r.id))
         .collect::<Result<Vec<Uuid>, _>>()
-        .map_err(|e| StoreError::Corrupt(format!("stored record id: {e}")))?;
+        .map_err(|e| StoreError::Corrupt(format!("stored record id: {e}")))
+}
+
+/// Journals the read of the restricted records of one page.
+async fn audit_page(state: &AppState, p: &Principal, restricted: Vec<Uuid>) -> ApiResult<()> {
     if restricted.is_empty() {
         return Ok(());
     }
@@ -154,7 +137,7 @@ async fn next_page(
         return Ok(None);
     };
     let page = page?;
-    audit_page(state, p, &page).await?;
+    audit_page(state, p, restricted_ids(&page)?).await?;
     Ok(Some(page))
 }
 
@@ -177,17 +160,28 @@ async fn incidents(
         (header::CONTENT_TYPE, format.content_type().to_string()),
         (header::CONTENT_DISPOSITION, disposition),
     ];
-    let mut pages = truce_store::read_ahead(state.store.clone(), q, READ_AHEAD);
-    if format == Format::Xlsx {
-        let bytes = xlsx(&state, &p, pages).await?;
-        return Ok((headers, bytes).into_response());
-    }
-    // The first page is read before answering, so a store failure is a
-    // problem answer rather than a cut body.
-    let first = next_page(&state, &p, &mut pages).await?.unwrap_or_default();
+    let streamed = match format {
+        Format::Table(shape) => Streamed::Csv(shape),
+        Format::Geojson => Streamed::Geojson,
+        Format::Xlsx => {
+            let pages = truce_store::read_ahead(state.store.clone(), q, READ_AHEAD);
+            let bytes = xlsx(&state, &p, pages).await?;
+            return Ok((headers, bytes).into_response());
+        }
+    };
+    let pages =
+        truce_store::read_ahead_map(state.store.clone(), q, FORMATTERS, move |page| Formatted {
+            restricted: restricted_ids(&page),
+            rows: page.len(),
+            bytes: streamed.page(page.iter().map(stored)),
+        });
+    let mut pages: FormattedPages = Box::pin(pages);
+    // The first page is read and journaled before answering, so a store
+    // failure is a problem answer rather than a cut body.
+    let first = next_formatted(&state, &p, &mut pages).await?;
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     tokio::spawn(async move {
-        if let Err(e) = stream(&state, &p, first, pages, format, &tx).await {
+        if let Err(e) = stream(&state, &p, streamed, first, pages, &tx).await {
             tracing::warn!(error = %e, "incident export stopped");
             let _ = tx.send(Err(e)).await;
         }
@@ -198,100 +192,67 @@ async fn incidents(
     Ok((headers, body).into_response())
 }
 
-/// Writes pages of rows into chunks, on a blocking thread.
-struct PageWriter {
-    buf: Chunk,
-    csv: Option<CsvWriter<Chunk>>,
-    features: FeatureWriter,
-    rows: u64,
+/// One page as the formatters give it back.
+struct Formatted {
+    restricted: Result<Vec<Uuid>, StoreError>,
+    rows: usize,
+    bytes: Result<Vec<u8>, truce_exchange::TableError>,
 }
 
-impl PageWriter {
-    fn new(format: Format) -> Result<PageWriter, std::io::Error> {
-        let buf = Chunk::default();
-        let csv = match format {
-            Format::Table(shape) => Some(CsvWriter::new(shape, buf.clone()).map_err(io)?),
-            _ => {
-                buf.clone().write_all(truce_exchange::geojson::HEAD)?;
-                None
-            }
-        };
-        Ok(PageWriter {
-            buf,
-            csv,
-            features: FeatureWriter::new(),
-            rows: 0,
-        })
-    }
+/// The formatted pages, in order.
+type FormattedPages =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<Formatted, StoreError>> + Send>>;
 
-    /// The bytes of one page (with the GeoJSON tail after the last).
-    fn page(&mut self, page: &RawPage, last: bool) -> Result<Vec<u8>, std::io::Error> {
-        match &mut self.csv {
-            Some(w) => {
-                for r in page.iter() {
-                    w.write_stored(stored(r)).map_err(io)?;
-                }
-                w.flush().map_err(io)?;
-            }
-            None => {
-                let mut out = Vec::with_capacity(page.len() * 1024);
-                for r in page.iter() {
-                    if self.rows > 0 {
-                        out.extend_from_slice(truce_exchange::geojson::SEPARATOR);
-                    }
-                    self.features
-                        .write(EntityKind::Incident, stored(r), &mut out)
-                        .map_err(io)?;
-                    self.rows += 1;
-                }
-                if last {
-                    out.extend_from_slice(truce_exchange::geojson::TAIL);
-                }
-                self.buf.clone().write_all(&out)?;
-            }
-        }
-        Ok(self.buf.take())
-    }
+/// The next formatted page with its restricted reads journaled: the
+/// rows and their bytes; `None` after the last.
+async fn next_formatted(
+    state: &AppState,
+    p: &Principal,
+    pages: &mut FormattedPages,
+) -> ApiResult<Option<(usize, Vec<u8>)>> {
+    let Some(page) = pages.next().await else {
+        return Ok(None);
+    };
+    let page = page?;
+    audit_page(state, p, page.restricted?).await?;
+    let bytes = page.bytes.map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(Some((page.rows, bytes)))
 }
 
-/// Writes every page into `tx`, one chunk per page: the next page is
-/// received and journaled while this one is written.
+/// Writes the file into `tx`, one chunk per non-empty page, each after its
+/// restricted reads are journaled; the store reads and the formatters
+/// format the next pages meanwhile.
 async fn stream(
     state: &AppState,
     p: &Principal,
-    first: RawPage,
-    mut pages: mpsc::Receiver<Result<RawPage, StoreError>>,
-    format: Format,
+    streamed: Streamed,
+    first: Option<(usize, Vec<u8>)>,
+    mut pages: FormattedPages,
     tx: &mpsc::Sender<Result<Bytes, std::io::Error>>,
 ) -> Result<(), std::io::Error> {
-    let mut writer = PageWriter::new(format)?;
-    let mut page = first;
-    loop {
-        let last = page.next_cursor.is_none();
-        let write = tokio::task::spawn_blocking(move || {
-            let bytes = writer.page(&page, last);
-            (writer, bytes)
-        });
-        let next = async {
-            if last {
-                Ok(None)
-            } else {
-                next_page(state, p, &mut pages).await
+    let mut head = streamed.head().map_err(io)?;
+    let mut any = false;
+    let mut next = first;
+    while let Some((rows, bytes)) = next {
+        if rows > 0 {
+            let mut chunk = std::mem::take(&mut head);
+            if any {
+                chunk.extend_from_slice(streamed.between());
             }
-        };
-        let (written, next) = tokio::join!(write, next);
-        let (w, bytes) = written.map_err(io)?;
-        writer = w;
-        let bytes = bytes?;
-        if !bytes.is_empty() && tx.send(Ok(Bytes::from(bytes))).await.is_err() {
-            // The client went away.
-            return Ok(());
+            chunk.extend(bytes);
+            any = true;
+            if tx.send(Ok(Bytes::from(chunk))).await.is_err() {
+                // The client went away.
+                return Ok(());
+            }
         }
-        match next.map_err(|e| io(format!("{e:?}")))? {
-            Some(n) => page = n,
-            None => return Ok(()),
-        }
+        next = next_formatted(state, p, &mut pages)
+            .await
+            .map_err(|e| io(format!("{e:?}")))?;
     }
+    head.extend_from_slice(streamed.tail());
+    let _ = tx.send(Ok(Bytes::from(head))).await;
+    Ok(())
 }
 
 /// The whole workbook (XLSX cannot stream).

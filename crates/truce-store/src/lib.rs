@@ -588,6 +588,42 @@ pub fn read_ahead(
     rx
 }
 
+/// [`read_ahead`] with each page handed to `f` on a blocking thread, up
+/// to `parallel` pages at once, the results in page order: for work on
+/// pages that is slower than reading them (formatting an export), so that
+/// it runs on every core while the store reads on. A panic in `f` is
+/// resumed in the caller.
+pub fn read_ahead_map<T, F>(
+    store: std::sync::Arc<dyn Store>,
+    q: ListQuery,
+    parallel: usize,
+    f: F,
+) -> impl futures::Stream<Item = Result<T, StoreError>> + Send
+where
+    T: Send + 'static,
+    F: Fn(RawPage) -> T + Send + Sync + 'static,
+{
+    use futures::StreamExt;
+    let f = std::sync::Arc::new(f);
+    let pages = futures::stream::unfold(read_ahead(store, q, 2), |mut rx| async move {
+        rx.recv().await.map(|page| (page, rx))
+    });
+    pages
+        .map(move |page| {
+            let f = f.clone();
+            async move {
+                let page = page?;
+                tokio::task::spawn_blocking(move || f(page))
+                    .await
+                    .map_err(|e| match e.try_into_panic() {
+                        Ok(panic) => std::panic::resume_unwind(panic),
+                        Err(_) => StoreError::Closed,
+                    })
+            }
+        })
+        .buffered(parallel.max(1))
+}
+
 /// A user account as the server needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {

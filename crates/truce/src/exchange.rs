@@ -10,15 +10,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
+use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use truce_core::record::WIRE_METADATA;
 use truce_core::{EntityKind, Sensitivity, ValidationContext};
-use truce_exchange::{
-    CsvWriter, FeatureWriter, Mapping, Shape, StoredRecord, TableError, XlsxWriter,
-};
+use truce_exchange::{Mapping, Shape, StoredRecord, Streamed, TableError, XlsxWriter};
 use truce_store::{Change, Command, ImportChunk, ListQuery, NewRecord, NewRecords, Store};
 use uuid::Uuid;
 
@@ -315,45 +314,6 @@ impl std::fmt::Display for StoreStopped {
 
 impl std::error::Error for StoreStopped {}
 
-enum Sink<'a> {
-    Csv(Box<CsvWriter<&'a mut dyn Write>>),
-    Xlsx(Box<XlsxWriter>, &'a mut dyn Write),
-    Geojson(&'a mut dyn Write),
-}
-
-impl<'a> Sink<'a> {
-    /// Starts the file: a GeoJSON head, a CSV header, an empty workbook.
-    fn open(format: Format, out: &'a mut dyn Write) -> Result<Sink<'a>> {
-        Ok(match format {
-            Format::Geojson => {
-                out.write_all(truce_exchange::geojson::HEAD)?;
-                Sink::Geojson(out)
-            }
-            Format::Xlsx => Sink::Xlsx(Box::new(XlsxWriter::new()?), out),
-            f => Sink::Csv(Box::new(CsvWriter::new(
-                f.csv_shape().expect("CSV formats have a shape"),
-                out,
-            )?)),
-        })
-    }
-
-    /// Ends the file and flushes it.
-    fn finish(self) -> Result<()> {
-        match self {
-            Sink::Csv(w) => w.finish()?.flush()?,
-            Sink::Xlsx(w, o) => {
-                o.write_all(&w.finish()?)?;
-                o.flush()?;
-            }
-            Sink::Geojson(o) => {
-                o.write_all(truce_exchange::geojson::TAIL)?;
-                o.flush()?;
-            }
-        }
-        Ok(())
-    }
-}
-
 /// Who an export is for: a file meant for a role holds only the records
 /// of a sensitivity that role may read (the API's rule); names in people
 /// records are redacted by the core's `people::redact` unless the role may
@@ -400,8 +360,9 @@ pub async fn export(
     if kind == EntityKind::Incident {
         return export_incidents(store, q, format, out).await;
     }
+    // Other kinds: GeoJSON, the one format that takes any kind.
     let mut n = 0u64;
-    let mut sink = Sink::open(format, out)?;
+    out.write_all(truce_exchange::geojson::HEAD)?;
     loop {
         let mut page = store.list(&q).await?;
         if kind.is_people() && !page.items.is_empty() {
@@ -423,16 +384,10 @@ pub async fn export(
             }
         }
         for env in &page.items {
-            match &mut sink {
-                Sink::Csv(w) => w.write(&env.to_wire())?,
-                Sink::Xlsx(w, _) => w.write(&env.to_wire())?,
-                Sink::Geojson(o) => {
-                    if n > 0 {
-                        o.write_all(truce_exchange::geojson::SEPARATOR)?;
-                    }
-                    serde_json::to_writer(&mut **o, &truce_exchange::geojson::feature(kind, env))?;
-                }
+            if n > 0 {
+                out.write_all(truce_exchange::geojson::SEPARATOR)?;
             }
+            serde_json::to_writer(&mut *out, &truce_exchange::geojson::feature(kind, env))?;
             n += 1;
         }
         match page.next_cursor {
@@ -440,50 +395,73 @@ pub async fn export(
             None => break,
         }
     }
-    sink.finish()?;
+    out.write_all(truce_exchange::geojson::TAIL)?;
+    out.flush()?;
     Ok(n)
 }
 
 /// Writes every incident `q` selects from the records as stored: pages
-/// read ahead by the store (`read_ahead`) while this task writes the
-/// previous one, each row's cells taken straight from its stored JSON
-/// (`CsvWriter::write_stored`, `FeatureWriter`). The same bytes as the
-/// envelope path above; memory bounded by a few pages.
+/// read ahead by the store (`read_ahead`), formatted straight from their
+/// stored JSON on every core at once (`Streamed::page`: a page's bytes
+/// depend on that page alone) and written in order. The same bytes as the
+/// envelope path above; memory bounded by a few pages. XLSX takes rows one
+/// by one into its workbook.
 async fn export_incidents(
     store: Arc<dyn Store>,
     q: ListQuery,
     format: Format,
     out: &mut dyn Write,
 ) -> Result<u64> {
-    let mut pages = truce_store::read_ahead(store, q, 2);
-    let mut n = 0u64;
-    let mut sink = Sink::open(format, out)?;
-    let mut features = FeatureWriter::new();
-    let mut buf = Vec::new();
-    while let Some(page) = pages.recv().await {
-        for r in page?.iter() {
-            let rec = StoredRecord {
-                id: r.id,
-                sensitivity: r.sensitivity,
-                data: r.data,
-            };
-            match &mut sink {
-                Sink::Csv(w) => w.write_stored(rec)?,
-                Sink::Xlsx(w, _) => w.write_stored(rec)?,
-                Sink::Geojson(_) => {
-                    if n > 0 {
-                        buf.extend_from_slice(truce_exchange::geojson::SEPARATOR);
-                    }
-                    features.write(EntityKind::Incident, rec, &mut buf)?;
+    let streamed = match format.csv_shape() {
+        Some(shape) => Streamed::Csv(shape),
+        None if format == Format::Geojson => Streamed::Geojson,
+        None => {
+            let mut pages = truce_store::read_ahead(store, q, 2);
+            let mut workbook = XlsxWriter::new()?;
+            let mut n = 0u64;
+            while let Some(page) = pages.recv().await {
+                for r in page?.iter() {
+                    workbook.write_stored(stored(r))?;
+                    n += 1;
                 }
             }
-            n += 1;
+            out.write_all(&workbook.finish()?)?;
+            out.flush()?;
+            return Ok(n);
         }
-        if let Sink::Geojson(o) = &mut sink {
-            o.write_all(&buf)?;
-            buf.clear();
+    };
+    let formatted = truce_store::read_ahead_map(store, q, FORMATTERS, move |page| {
+        streamed
+            .page(page.iter().map(stored))
+            .map(|bytes| (page.len() as u64, bytes))
+    });
+    let mut formatted = std::pin::pin!(formatted);
+    out.write_all(&streamed.head()?)?;
+    let mut n = 0u64;
+    while let Some(page) = formatted.next().await {
+        let (rows, bytes) = page??;
+        if rows == 0 {
+            continue;
         }
+        if n > 0 {
+            out.write_all(streamed.between())?;
+        }
+        out.write_all(&bytes)?;
+        n += rows;
     }
-    sink.finish()?;
+    out.write_all(streamed.tail())?;
+    out.flush()?;
     Ok(n)
+}
+
+/// Pages formatted at once: one per core, so formatting, the bound of a
+/// large export, uses every core while the store reads ahead.
+const FORMATTERS: usize = 2;
+
+fn stored(r: truce_store::RawRecord<'_>) -> StoredRecord<'_> {
+    StoredRecord {
+        id: r.id,
+        sensitivity: r.sensitivity,
+        data: r.data,
+    }
 }
