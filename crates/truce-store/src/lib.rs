@@ -263,9 +263,10 @@ pub enum StoreError {
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
-    /// The database failed under the bulk reader (exports).
+    /// The database failed under a `rusqlite` connection: the writer's, or
+    /// the bulk reader's (exports).
     #[error("database: {0}")]
-    Bulk(#[from] rusqlite::Error),
+    Sqlite(#[from] rusqlite::Error),
     /// The database file could not be migrated.
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
