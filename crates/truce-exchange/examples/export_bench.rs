@@ -2,9 +2,9 @@
 //! of N incidents through the Store's `apply_stream` (the import path: one
 //! journaled transaction, chunks of 4,096 commands) unless it exists, then
 //! exports every incident the way `truce export` and the HTTP export do
-//! (`truce_store::read_ahead_map` of `Store::list_raw` pages of 5,000,
-//! oldest first, each formatted by `Streamed::page` of the chosen shape on
-//! `FORMATTERS` blocking threads at once, 2 unless set) into a byte-counting sink, and prints rows/s with the
+//! (`truce_store::read_ahead_map`: slices of 5,000 cursors, oldest first,
+//! each read with `Store::list_raw` and formatted by `Streamed::page` of
+//! the chosen shape, `PARALLEL` slices at once, 4 unless set) into a byte-counting sink, and prints rows/s with the
 //! resident memory sampled every second and at each tenth of the export
 //! (flat memory shows as flat numbers). `FORMAT-legacy` runs the former
 //! path (`Store::list` pages, `Envelope::to_wire`) for comparison.
@@ -224,18 +224,20 @@ async fn export(
     tenths: &mut Vec<u64>,
 ) -> (u64, u64) {
     let streamed = shape.map_or(Streamed::Geojson, Streamed::Csv);
-    let formatters = std::env::var("FORMATTERS")
+    let parallel = std::env::var("PARALLEL")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(2);
-    let formatted = truce_store::read_ahead_map(store, q, formatters, move |page| {
+        .unwrap_or(4);
+    let formatted = truce_store::read_ahead_map(store, q, parallel, move |page| {
         let records = page.iter().map(|r| StoredRecord {
             id: r.id,
             sensitivity: r.sensitivity,
             data: r.data,
         });
         (page.len() as u64, streamed.page(records).expect("page"))
-    });
+    })
+    .await
+    .expect("last cursor");
     let mut formatted = std::pin::pin!(formatted);
     let mut sink = Counting(0);
     sink.write_all(&streamed.head().expect("head")).unwrap();

@@ -3,10 +3,10 @@
 //! filters), as a file.
 //!
 //! CSV shapes and GeoJSON stream, in stages that run side by side: the
-//! store reads pages of records as stored (`truce_store::read_ahead_map`
+//! store reads slices of records as stored (`truce_store::read_ahead_map`
 //! of `Store::list_raw`: ids and canonical JSON, never decoded into
-//! envelopes), blocking threads format two pages at once straight from
-//! the stored JSON (`Streamed::page`), and this task journals each page's
+//! envelopes) and blocking threads format them straight from the stored
+//! JSON (`Streamed::page`), several slices at once, and this task journals each page's
 //! restricted reads and then sends its bytes as one chunk of a chunked
 //! body, in order, through a small bounded channel. Memory stays flat
 //! whatever the size, a slow client slows the reader down, and a page's
@@ -40,12 +40,13 @@ use crate::records::{audit, list_query};
 /// per audit entry).
 const PAGE: u32 = 5000;
 
-/// Pages the store may read ahead of the writer.
+/// Pages the store may read ahead of the XLSX writer.
 const READ_AHEAD: usize = 2;
 
-/// Pages formatted at once: formatting bounds a large export, so one per
-/// core (`truce_store::read_ahead_map`).
-const FORMATTERS: usize = 2;
+/// Pages read and formatted at once (`truce_store::read_ahead_map`): more
+/// than the cores, so that both format while the disk serves the next
+/// reads.
+const PARALLEL_PAGES: usize = 4;
 
 /// The export routes, relative to `/api/v1` (merged outside the timeout).
 pub(crate) fn routes() -> Router<AppState> {
@@ -169,12 +170,14 @@ async fn incidents(
             return Ok((headers, bytes).into_response());
         }
     };
-    let pages =
-        truce_store::read_ahead_map(state.store.clone(), q, FORMATTERS, move |page| Formatted {
+    let pages = truce_store::read_ahead_map(state.store.clone(), q, PARALLEL_PAGES, move |page| {
+        Formatted {
             restricted: restricted_ids(&page),
             rows: page.len(),
             bytes: streamed.page(page.iter().map(stored)),
-        });
+        }
+    })
+    .await?;
     let mut pages: FormattedPages = Box::pin(pages);
     // The first page is read and journaled before answering, so a store
     // failure is a problem answer rather than a cut body.

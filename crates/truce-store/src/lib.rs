@@ -320,6 +320,10 @@ pub struct ListQuery {
     pub not_category: Vec<String>,
     /// Leaves out records whose status is one of these (e.g. `refuted`).
     pub not_status: Vec<String>,
+    /// Opaque cursor the walk stops at, inclusive (as [`Store::last_cursor`]
+    /// gives it): with `cursor` it bounds a slice of the walk, so that
+    /// slices can be read side by side ([`read_ahead_map`]).
+    pub until: Option<i64>,
 }
 
 impl ListQuery {
@@ -343,6 +347,7 @@ impl ListQuery {
             starts_from: None,
             not_category: Vec::new(),
             not_status: Vec::new(),
+            until: None,
         }
     }
 }
@@ -589,31 +594,51 @@ pub fn read_ahead(
     rx
 }
 
-/// [`read_ahead`] with each page handed to `f` on a blocking thread, up
-/// to `parallel` pages at once, the results in page order: for work on
-/// pages that is slower than reading them (formatting an export), so that
-/// it runs on every core while the store reads on. A panic in `f` is
-/// resumed in the caller.
-pub fn read_ahead_map<T, F>(
+/// Every record of `q` (from its cursor to the newest record there is
+/// now) in slices of `q.limit` cursors, each read with
+/// [`Store::list_raw`] and handed to `f` on a blocking thread, `parallel`
+/// slices at once, the results in order: for work on pages that is slower
+/// than reading them one after another (formatting an export), so that
+/// reading and that work run on every core and the disk has several reads
+/// to serve. Memory is bounded by `parallel` pages. Slices may be empty.
+/// A panic in `f` is resumed in the caller.
+pub async fn read_ahead_map<T, F>(
     store: std::sync::Arc<dyn Store>,
     q: ListQuery,
     parallel: usize,
     f: F,
-) -> impl futures::Stream<Item = Result<T, StoreError>> + Send
+) -> Result<impl futures::Stream<Item = Result<T, StoreError>> + Send, StoreError>
 where
     T: Send + 'static,
     F: Fn(RawPage) -> T + Send + Sync + 'static,
 {
     use futures::StreamExt;
+    let last = store.last_cursor().await?.unwrap_or(0);
+    let step = i64::from(q.limit.clamp(1, 10_000));
+    // Slices as (exclusive start, inclusive end) in the walk's order.
+    let slices: Vec<(i64, i64)> = if q.oldest_first {
+        let first = q.cursor.unwrap_or(0);
+        (first..last)
+            .step_by(step as usize)
+            .map(|a| (a, (a + step).min(last)))
+            .collect()
+    } else {
+        let first = q.cursor.unwrap_or(last + 1);
+        (1..first)
+            .rev()
+            .step_by(step as usize)
+            .map(|b| (b + 1, (b + 1 - step).max(1)))
+            .collect()
+    };
     let f = std::sync::Arc::new(f);
-    let pages = futures::stream::unfold(read_ahead(store, q, 2), |mut rx| async move {
-        rx.recv().await.map(|page| (page, rx))
-    });
-    pages
-        .map(move |page| {
-            let f = f.clone();
+    Ok(futures::stream::iter(slices)
+        .map(move |(after, until)| {
+            let (store, f) = (store.clone(), f.clone());
+            let mut q = q.clone();
+            q.cursor = Some(after);
+            q.until = Some(until);
             async move {
-                let page = page?;
+                let page = store.list_raw(&q).await?;
                 tokio::task::spawn_blocking(move || f(page))
                     .await
                     .map_err(|e| match e.try_into_panic() {
@@ -622,7 +647,7 @@ where
                     })
             }
         })
-        .buffered(parallel.max(1))
+        .buffered(parallel.max(1)))
 }
 
 /// A user account as the server needs it.
@@ -728,6 +753,10 @@ pub trait Store: Send + Sync + 'static {
     -> Result<Vec<DeliveredTotal>, StoreError>;
     /// Number of records of a kind (retracted excluded).
     async fn count(&self, kind: EntityKind) -> Result<u64, StoreError>;
+    /// The cursor of the newest record of any kind (`None`: no record):
+    /// where an oldest-first walk begun now ends, so that it can be cut
+    /// into slices ([`ListQuery::until`]).
+    async fn last_cursor(&self) -> Result<Option<i64>, StoreError>;
     /// The journal entries about one entity, oldest first.
     async fn history(&self, entity_id: Uuid) -> Result<Vec<JournalEntry>, StoreError>;
     /// Journal entries after `after_seq`, oldest first (replication, export).

@@ -466,6 +466,14 @@ fn push_page(b: &mut impl SqlSink, q: &ListQuery) -> usize {
     if let Some(c) = q.cursor {
         b.sql(after).int(c);
     }
+    if let Some(u) = q.until {
+        b.sql(if q.oldest_first {
+            " AND rid <= "
+        } else {
+            " AND rid >= "
+        })
+        .int(u);
+    }
     let limit = q.limit.clamp(1, 10_000) as usize;
     b.sql(format_args!(" ORDER BY rid {order} LIMIT "))
         .int(limit as i64 + 1);
@@ -708,6 +716,12 @@ impl Store for SqliteStore {
                 .fetch_one(&self.read)
                 .await?;
         Ok(n as u64)
+    }
+
+    async fn last_cursor(&self) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT MAX(rid) FROM records")
+            .fetch_one(&self.read)
+            .await?)
     }
 
     async fn history(&self, entity_id: Uuid) -> Result<Vec<JournalEntry>, StoreError> {

@@ -1,5 +1,6 @@
 //! Behaviour every backend must show, run against SQLite.
 
+use futures::StreamExt;
 use serde_json::json;
 use truce_core::{EntityKind, Sensitivity, ValidationContext};
 use truce_store::sqlite::SqliteStore;
@@ -467,6 +468,8 @@ async fn raw_pages_hold_what_list_gives() {
                 let first = s.list_raw(&q).await.unwrap();
                 assert_eq!(first.is_empty(), variant == 3, "variant {variant}");
                 let mut pages = 0;
+                let mut walk: Vec<String> = Vec::new();
+                let mut second_cursor = None;
                 loop {
                     let list = s.list(&q).await.unwrap();
                     let raw = s.list_raw(&q).await.unwrap();
@@ -483,19 +486,46 @@ async fn raw_pages_hold_what_list_gives() {
                     let o: Vec<_> = raw.iter().map(|r| (r.id, r.data)).collect();
                     assert_eq!(d, o);
                     pages += 1;
+                    walk.extend(raw.iter().map(|r| r.id.to_string()));
+                    if pages == 1 {
+                        second_cursor = list.next_cursor;
+                    }
                     match list.next_cursor {
                         Some(c) => q.cursor = Some(c),
                         None => break,
                     }
                 }
                 q.cursor = None;
-                let mut ahead = truce_store::read_ahead(std::sync::Arc::new(s.clone()), q, 1);
+                let mut ahead =
+                    truce_store::read_ahead(std::sync::Arc::new(s.clone()), q.clone(), 1);
                 let mut n = 0;
                 while let Some(p) = ahead.recv().await {
                     p.unwrap();
                     n += 1;
                 }
                 assert_eq!(n, pages, "read_ahead gives every page once");
+                // Slices read side by side give the same records in the
+                // same order, from the start or from a page's cursor.
+                let mut starts = vec![(None, 0)];
+                if let Some(c) = second_cursor {
+                    starts.push((Some(c), 4));
+                }
+                for (start, skip) in starts {
+                    let mut q = q.clone();
+                    q.cursor = start;
+                    let sliced =
+                        truce_store::read_ahead_map(std::sync::Arc::new(s.clone()), q, 3, |page| {
+                            page.iter().map(|r| r.id.to_string()).collect::<Vec<_>>()
+                        })
+                        .await
+                        .unwrap();
+                    let ids: Vec<Vec<String>> = sliced.map(Result::unwrap).collect().await;
+                    assert_eq!(
+                        ids.concat(),
+                        walk[skip..],
+                        "read_ahead_map, variant {variant}, oldest first {oldest_first}"
+                    );
+                }
             }
         }
     }

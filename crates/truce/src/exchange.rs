@@ -401,7 +401,7 @@ pub async fn export(
 }
 
 /// Writes every incident `q` selects from the records as stored: pages
-/// read ahead by the store (`read_ahead`), formatted straight from their
+/// read side by side (`read_ahead_map`), formatted straight from their
 /// stored JSON on every core at once (`Streamed::page`: a page's bytes
 /// depend on that page alone) and written in order. The same bytes as the
 /// envelope path above; memory bounded by a few pages. XLSX takes rows one
@@ -430,11 +430,12 @@ async fn export_incidents(
             return Ok(n);
         }
     };
-    let formatted = truce_store::read_ahead_map(store, q, FORMATTERS, move |page| {
+    let formatted = truce_store::read_ahead_map(store, q, PARALLEL_PAGES, move |page| {
         streamed
             .page(page.iter().map(stored))
             .map(|bytes| (page.len() as u64, bytes))
-    });
+    })
+    .await?;
     let mut formatted = std::pin::pin!(formatted);
     out.write_all(&streamed.head()?)?;
     let mut n = 0u64;
@@ -454,9 +455,9 @@ async fn export_incidents(
     Ok(n)
 }
 
-/// Pages formatted at once: one per core, so formatting, the bound of a
-/// large export, uses every core while the store reads ahead.
-const FORMATTERS: usize = 2;
+/// Pages read and formatted at once: more than the cores, so that both
+/// cores format while the disk serves the reads of the next pages.
+const PARALLEL_PAGES: usize = 4;
 
 fn stored(r: truce_store::RawRecord<'_>) -> StoredRecord<'_> {
     StoredRecord {
