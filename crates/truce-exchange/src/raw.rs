@@ -17,12 +17,10 @@
 //! escape, a value of an unexpected shape) goes through the generic path.
 //! The property tests in `tests/props.rs` compare both on random incidents.
 
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
 use std::sync::LazyLock;
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
-use serde_json::value::RawValue;
 use truce_core::Sensitivity;
 
 use crate::columns::{COLUMNS, index_of};
@@ -181,9 +179,12 @@ impl CellDecoder {
             spans: &mut self.spans,
             scratch: &mut self.scratch,
         };
-        let mut de = serde_json::Deserializer::from_str(record.data);
-        de.deserialize_map(TopVisitor { fill: &mut fill }).ok()?;
-        de.end().ok()?;
+        let mut scan = Scan {
+            s: record.data,
+            b: record.data.as_bytes(),
+            i: 0,
+        };
+        scan.record(&mut fill).ok()?;
         // The envelope's, whatever the data holds (as `to_wire` does).
         self.spans[*ID] = Span::Id;
         self.spans[*SENSITIVITY] = Span::Sensitivity;
@@ -206,8 +207,7 @@ impl Fill<'_> {
     /// The cell text of one value, as `crate::columns::flatten` writes it:
     /// null is empty, a string its text, anything else its compact JSON
     /// after a serde_json round trip.
-    fn set(&mut self, col: usize, raw: &RawValue) -> Result<(), NotFast> {
-        let text = raw.get();
+    fn set(&mut self, col: usize, text: &str) -> Result<(), NotFast> {
         let start = text.as_ptr() as usize - self.base;
         let end = start + text.len();
         let bytes = text.as_bytes();
@@ -219,7 +219,9 @@ impl Fill<'_> {
                 self.scratched(|out| out.push_str(&s))
             }
             Some(b't' | b'f') => Span::Data(start, end),
-            Some(b'-' | b'0'..=b'9') if plain_integer(bytes) => Span::Data(start, end),
+            Some(b'-' | b'0'..=b'9') if plain_integer(bytes) || short_decimal(bytes) => {
+                Span::Data(start, end)
+            }
             Some(b'-' | b'0'..=b'9') => {
                 let n: serde_json::Number = serde_json::from_str(text).map_err(|_| NotFast)?;
                 self.scratched(|out| {
@@ -254,84 +256,204 @@ pub(crate) fn plain_integer(b: &[u8]) -> bool {
         && (digits[0] != b'0' || (digits.len() == 1 && b.len() == 1))
 }
 
-struct TopVisitor<'x, 'f> {
-    fill: &'x mut Fill<'f>,
+/// A decimal float serde_json writes back as it is: `-`, an integer part
+/// of at most 15 digits without a leading zero (or `0` before a non-zero
+/// first decimal), a point and decimals without a trailing zero (but
+/// `.0`), at most 15 significant digits in all. Such a decimal is the
+/// shortest text of the one double it parses to (exactly, with
+/// `float_roundtrip`), and serde_json writes doubles of that size in that
+/// notation, so the parse and the formatting would give these bytes back.
+fn short_decimal(b: &[u8]) -> bool {
+    let digits = b.strip_prefix(b"-").unwrap_or(b);
+    let Some(point) = digits.iter().position(|&c| c == b'.') else {
+        return false;
+    };
+    let (int, frac) = (&digits[..point], &digits[point + 1..]);
+    let all_digits = |d: &[u8]| !d.is_empty() && d.iter().all(u8::is_ascii_digit);
+    if !all_digits(int) || !all_digits(frac) || int.len() > 15 {
+        return false;
+    }
+    let significant = if int == b"0" {
+        if frac[0] == b'0' {
+            return false;
+        }
+        frac.len()
+    } else if int[0] == b'0' {
+        return false;
+    } else if frac == b"0" {
+        int.len()
+    } else {
+        int.len() + frac.len()
+    };
+    let tidy = frac == b"0" || frac.last() != Some(&b'0');
+    tidy && significant <= 15
 }
 
-impl<'de> Visitor<'de> for TopVisitor<'_, '_> {
-    type Value = ();
+/// A cursor over a record's JSON as the store writes it (canonical: no
+/// whitespace, keys sorted and unescaped). Anything else is [`NotFast`]
+/// and goes the generic way. Values that are not cells are skipped by
+/// their brackets and quotes, not checked: the store wrote them.
+struct Scan<'a> {
+    s: &'a str,
+    b: &'a [u8],
+    i: usize,
+}
 
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a record object")
+impl<'a> Scan<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+    fn expect(&mut self, c: u8) -> Result<(), NotFast> {
+        if self.peek() == Some(c) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(NotFast)
+        }
+    }
+
+    /// The whole record: one object, then nothing.
+    fn record(&mut self, fill: &mut Fill<'_>) -> Result<(), NotFast> {
         let top = &*TOP;
         let mut at = 0;
-        while let Some(key) = map.next_key::<&'de str>()? {
-            match find(top, &mut at, key).map(|i| &top[i].1) {
+        self.object(
+            |scan, key| match find(top, &mut at, key).map(|i| &top[i].1) {
                 Some(Slot::Leaf(col)) => {
-                    let raw: &'de RawValue = map.next_value()?;
-                    self.fill
-                        .set(*col, raw)
-                        .map_err(|_| serde::de::Error::custom("not fast"))?;
+                    let (a, b) = scan.value()?;
+                    fill.set(*col, scan.text(a, b))
                 }
-                Some(Slot::Group(keys)) => map.next_value_seed(GroupSeed {
-                    keys,
-                    fill: &mut *self.fill,
-                })?,
-                None => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
+                Some(Slot::Group(keys)) => scan.group(keys, fill),
+                None => scan.value().map(drop),
+            },
+        )?;
+        if self.i == self.b.len() {
+            Ok(())
+        } else {
+            Err(NotFast)
         }
-        Ok(())
-    }
-}
-
-/// One nested object of a record (`location`, `deaths`, ...): its keys
-/// that are columns. Null or absent leaves its columns empty; any other
-/// non-object value goes the generic way.
-struct GroupSeed<'x, 'f> {
-    keys: &'x [(&'static str, usize)],
-    fill: &'x mut Fill<'f>,
-}
-
-impl<'de> DeserializeSeed<'de> for GroupSeed<'_, '_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for GroupSeed<'_, '_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object or null")
     }
 
-    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+    /// One nested object of a record (`location`, `deaths`, ...): its keys
+    /// that are columns. Null leaves its columns empty; any other
+    /// non-object value goes the generic way.
+    fn group(
+        &mut self,
+        keys: &[(&'static str, usize)],
+        fill: &mut Fill<'_>,
+    ) -> Result<(), NotFast> {
+        if self.b[self.i..].starts_with(b"null") {
+            self.i += 4;
+            return Ok(());
+        }
         let mut at = 0;
-        while let Some(key) = map.next_key::<&'de str>()? {
-            match find(self.keys, &mut at, key) {
-                Some(i) => {
-                    let raw: &'de RawValue = map.next_value()?;
-                    self.fill
-                        .set(self.keys[i].1, raw)
-                        .map_err(|_| serde::de::Error::custom("not fast"))?;
+        self.object(|scan, key| match find(keys, &mut at, key) {
+            Some(i) => {
+                let (a, b) = scan.value()?;
+                fill.set(keys[i].1, scan.text(a, b))
+            }
+            None => scan.value().map(drop),
+        })
+    }
+
+    /// An object, each key handed to `entry` with the cursor on its value.
+    fn object(
+        &mut self,
+        mut entry: impl FnMut(&mut Self, &'a str) -> Result<(), NotFast>,
+    ) -> Result<(), NotFast> {
+        self.expect(b'{')?;
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            let (a, b) = self.key()?;
+            self.expect(b':')?;
+            let key = self.text(a, b);
+            entry(self, key)?;
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {
+                    self.i += 1;
+                    return Ok(());
                 }
-                None => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+                _ => return Err(NotFast),
             }
         }
-        Ok(())
+    }
+
+    /// The text between `a` and `b`, which the scanner found at character
+    /// boundaries (quotes, brackets, punctuation are ASCII).
+    fn text(&self, a: usize, b: usize) -> &'a str {
+        &self.s[a..b]
+    }
+
+    /// A key without escapes: the span of its characters.
+    fn key(&mut self) -> Result<(usize, usize), NotFast> {
+        self.expect(b'"')?;
+        let a = self.i;
+        let n = memchr::memchr2(b'"', b'\\', &self.b[a..]).ok_or(NotFast)?;
+        if self.b[a + n] != b'"' {
+            return Err(NotFast);
+        }
+        self.i = a + n + 1;
+        Ok((a, a + n))
+    }
+
+    /// Steps over one value: the span of its text.
+    fn value(&mut self) -> Result<(usize, usize), NotFast> {
+        let a = self.i;
+        match self.peek().ok_or(NotFast)? {
+            b'"' => self.string()?,
+            b'{' | b'[' => self.nested()?,
+            b'n' | b't' | b'f' | b'-' | b'0'..=b'9' => {
+                while matches!(
+                    self.peek(),
+                    Some(b'a'..=b'z' | b'0'..=b'9' | b'-' | b'+' | b'.' | b'E')
+                ) {
+                    self.i += 1;
+                }
+            }
+            _ => return Err(NotFast),
+        }
+        Ok((a, self.i))
+    }
+
+    /// Steps over a string, escapes included.
+    fn string(&mut self) -> Result<(), NotFast> {
+        self.i += 1;
+        loop {
+            let n = memchr::memchr2(b'"', b'\\', &self.b[self.i..]).ok_or(NotFast)?;
+            self.i += n;
+            if self.b[self.i] == b'"' {
+                self.i += 1;
+                return Ok(());
+            }
+            self.i += 2;
+        }
+    }
+
+    /// Steps over an object or array, by its brackets.
+    fn nested(&mut self) -> Result<(), NotFast> {
+        let mut depth = 0usize;
+        loop {
+            match self.peek().ok_or(NotFast)? {
+                b'"' => {
+                    self.string()?;
+                    continue;
+                }
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        self.i += 1;
+                        return Ok(());
+                    }
+                }
+                _ => {}
+            }
+            self.i += 1;
+        }
     }
 }
 
@@ -339,7 +461,66 @@ impl<'de> Visitor<'de> for GroupSeed<'_, '_> {
 mod tests {
     use super::*;
     use crate::columns::flatten;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    /// What the generic path writes for a number's text.
+    fn rewritten(text: &str) -> String {
+        serde_json::from_str::<serde_json::Number>(text)
+            .unwrap()
+            .to_string()
+    }
+
+    proptest! {
+        /// Every decimal `short_decimal` takes as it is, serde_json writes
+        /// back as it is; and the doubles serde_json writes with at most
+        /// 15 significant digits are taken.
+        #[test]
+        fn short_decimals_are_written_back_as_they_are(
+            text in "-?(0|[1-9][0-9]{0,16})\\.[0-9]{1,17}",
+            x in -1.0e15f64..1.0e15,
+            digits in 1usize..=15,
+        ) {
+            if short_decimal(text.as_bytes()) {
+                prop_assert_eq!(rewritten(&text), text);
+            }
+            let written = format!("{:.*e}", digits - 1, x).parse::<f64>().unwrap();
+            let text = serde_json::to_string(&written).unwrap();
+            if text.contains('.') && !text.contains('e') && written.abs() >= 0.1 && written.abs() < 1e15 {
+                prop_assert!(short_decimal(text.as_bytes()), "{}", text);
+            }
+        }
+    }
+
+    #[test]
+    fn short_decimals() {
+        for ok in [
+            "39.4908",
+            "3403.0",
+            "-46.35732",
+            "0.5",
+            "100000000000000.0",
+            "0.1",
+        ] {
+            assert!(short_decimal(ok.as_bytes()), "{ok}");
+            assert_eq!(rewritten(ok), ok);
+        }
+        for no in [
+            "1.50",
+            "0.05",
+            "00.5",
+            "1e5",
+            "1.5e3",
+            "12",
+            "1.",
+            ".5",
+            "1234567890123456.0",
+            "0.30000000000000004",
+            "1.0000000000000001",
+        ] {
+            assert!(!short_decimal(no.as_bytes()), "{no}");
+        }
+    }
 
     /// A canonical incident is decoded by the fast path (not handed to the
     /// generic one), into the cells `flatten` gives.

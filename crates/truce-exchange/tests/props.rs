@@ -290,6 +290,17 @@ fn unusual_stored_json_gives_the_same_bytes_too() {
         r#"{"ceasefire_violation":{"count":3,"kind":"burst"},"deaths":{"low":007}}"#
             .replace("007", "7"),
     );
+    // Floats as serde_json writes them, and near misses it would rewrite.
+    for (lat, lon) in [
+        ("39.4908", "3403.0"),
+        ("1.50", "0.05"),
+        ("123456789012345.6", "999999999999999.9"),
+        ("0.1", "-0.0"),
+        ("0.30000000000000004", "1.0"),
+        ("100000000000000.0", "-7.25"),
+    ] {
+        cases.push(format!(r#"{{"location":{{"lat":{lat},"lon":{lon}}}}}"#));
+    }
     cases.push("[1, 2]".into());
     cases.push("{}".into());
     let records: Vec<_> = cases

@@ -64,8 +64,10 @@ pub(super) struct BulkReader {
 }
 
 /// SQLite's page cache per connection, in KiB: a keyset scan reads each
-/// page once, so a small cache loses nothing and keeps memory flat.
-const CACHE_KIB: i64 = 16 * 1024;
+/// leaf once and needs only the interior pages on the way down, so a
+/// small cache loses nothing and keeps memory flat with several
+/// connections reading slices side by side.
+const CACHE_KIB: i64 = 2 * 1024;
 /// Pages of 5,000 records of about 1 KB: room for one without regrowing.
 const PAGE_BYTES_PER_ROW: usize = 1024;
 
