@@ -20,6 +20,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
+use std::rc::Rc;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -174,10 +175,10 @@ impl Writer {
     fn run_bulk(&mut self, job: Job) {
         match job {
             Job::One(..) => unreachable!("grouped by run"),
-            Job::All(cmds, reply) => {
+            Job::All(mut cmds, reply) => {
                 let res = self.transaction(|tx, head, next_rid| {
                     let mut out = Vec::with_capacity(cmds.len());
-                    for chunk in cmds.chunks(ALL_CHUNK) {
+                    for chunk in cmds.chunks_mut(ALL_CHUNK) {
                         for r in apply_batch(tx, head, next_rid, chunk)? {
                             out.push(r?);
                         }
@@ -218,8 +219,8 @@ impl Writer {
                     dropped = Some(drop_secondary_indexes(tx)?);
                 }
                 match chunk {
-                    Some(Prepared::Commands(cmds)) => {
-                        for r in apply_batch(tx, head, next_rid, &cmds)? {
+                    Some(Prepared::Commands(mut cmds)) => {
+                        for r in apply_batch(tx, head, next_rid, &mut cmds)? {
                             r?;
                             n += 1;
                         }
@@ -240,8 +241,9 @@ impl Writer {
         })
     }
 
-    fn commit_group(&mut self, cmds: Vec<Queued>, replies: Vec<Reply<Applied>>) {
-        let outcome = self.transaction(|tx, head, next_rid| apply_batch(tx, head, next_rid, &cmds));
+    fn commit_group(&mut self, mut cmds: Vec<Queued>, replies: Vec<Reply<Applied>>) {
+        let outcome =
+            self.transaction(|tx, head, next_rid| apply_batch(tx, head, next_rid, &mut cmds));
         let _ = self.checkpoints.try_send(());
         match outcome {
             Ok(results) => {
@@ -442,7 +444,7 @@ fn apply_creates(
         return Ok(0);
     }
     if !all_new(conn, &c.records)? {
-        let cmds: Vec<Queued> = c
+        let mut cmds: Vec<Queued> = c
             .to_commands()
             .into_iter()
             .zip(&c.records)
@@ -452,7 +454,7 @@ fn apply_creates(
             })
             .collect();
         let mut n = 0;
-        for r in apply_batch(conn, head, next_rid, &cmds)? {
+        for r in apply_batch(conn, head, next_rid, &mut cmds)? {
             r?;
             n += 1;
         }
@@ -530,7 +532,7 @@ fn replicate(
     entries: Vec<JournalEntry>,
 ) -> Result<Head, StoreError> {
     let mut verifier = truce_core::journal::ChainVerifier::from_head(head);
-    let mut current: HashMap<Uuid, (i64, Envelope)> = HashMap::new();
+    let mut current = Current::new();
     let mut batch = Batch::new(Timestamp::now());
     for e in entries {
         verifier
@@ -540,7 +542,7 @@ fn replicate(
             if !current.contains_key(&e.entity_id)
                 && let Some((rid, env)) = read_record(conn, e.entity_id)?
             {
-                current.insert(env.id, (rid, env));
+                current.insert(env.id, (rid, Rc::new(env)));
             }
             let corrupt =
                 |what: &str| StoreError::Corrupt(format!("journal entry {}: {what}", e.seq));
@@ -572,7 +574,8 @@ fn replicate(
                             };
                             (rid, env)
                         }
-                        (Op::Update, Some((rid, mut env))) => {
+                        (Op::Update, Some((rid, env))) => {
+                            let mut env = (*env).clone();
                             env.version += 1;
                             env.sensitivity = sensitivity;
                             env.data = data;
@@ -587,20 +590,28 @@ fn replicate(
                             ));
                         }
                     };
-                    stage(&mut batch, &mut current, rid, &env, Some(index), None);
+                    stage(
+                        &mut batch,
+                        &mut current,
+                        rid,
+                        Rc::new(env),
+                        Some(index),
+                        None,
+                    );
                 }
                 Op::Retract => {
-                    let (rid, mut env) = current
+                    let (rid, env) = current
                         .get(&e.entity_id)
                         .cloned()
                         .ok_or_else(|| corrupt("retract of a missing record"))?;
+                    let mut env = (*env).clone();
                     env.version += 1;
                     env.retracted = true;
                     env.updated_at = e.at;
                     env.updated_by = e.actor.clone();
                     env.last_seq = e.seq;
                     let index = batch.by_rid.get(&rid).and_then(|w| w.index.clone());
-                    stage(&mut batch, &mut current, rid, &env, index, None);
+                    stage(&mut batch, &mut current, rid, Rc::new(env), index, None);
                 }
                 Op::Read | Op::Login | Op::Revoke => {}
             }
@@ -619,11 +630,67 @@ fn replicate(
     Ok(verifier.head())
 }
 
+/// The records a batch has read or changed, by id, as the batch sees them
+/// (with their rids). Shared with the commands' results and the queued
+/// rows, so a create holds one copy of its record, not three.
+type Current = HashMap<Uuid, (i64, Rc<Envelope>)>;
+
+/// A command's result while its batch is open: an [`Applied`] whose record
+/// is shared with the batch; unwrapped (not copied, once the batch is
+/// written and dropped) by [`Done::into_applied`].
+struct Done {
+    seq: u64,
+    replayed: bool,
+    record: Option<Rc<Envelope>>,
+    created_id: Option<Uuid>,
+}
+
+impl Done {
+    fn new(seq: u64, record: Rc<Envelope>) -> Done {
+        Done {
+            seq,
+            replayed: false,
+            record: Some(record),
+            created_id: None,
+        }
+    }
+
+    /// The same result again, for a retry of the same request.
+    fn replayed(&self) -> Done {
+        Done {
+            seq: self.seq,
+            replayed: true,
+            record: self.record.clone(),
+            created_id: self.created_id,
+        }
+    }
+
+    fn into_applied(self) -> Applied {
+        Applied {
+            seq: self.seq,
+            replayed: self.replayed,
+            record: self.record.map(Rc::unwrap_or_clone),
+            created_id: self.created_id,
+        }
+    }
+}
+
+impl From<Applied> for Done {
+    fn from(a: Applied) -> Done {
+        Done {
+            seq: a.seq,
+            replayed: a.replayed,
+            record: a.record.map(Rc::new),
+            created_id: a.created_id,
+        }
+    }
+}
+
 /// A record row to upsert, with its index columns.
 #[derive(Clone)]
 struct RecordWrite {
     rid: i64,
-    env: Envelope,
+    env: Rc<Envelope>,
     index: Option<IndexFields>,
     /// `env.data` as canonical JSON, when already computed.
     data_json: Option<String>,
@@ -662,7 +729,7 @@ fn apply_batch(
     conn: &Connection,
     head: &mut Head,
     next_rid: &mut i64,
-    cmds: &[Queued],
+    cmds: &mut [Queued],
 ) -> Result<Vec<Result<Applied, StoreError>>, StoreError> {
     // Read the records and idempotency keys the batch touches.
     fn record_ids(change: &Change, out: &mut Vec<Uuid>) {
@@ -675,19 +742,19 @@ fn apply_batch(
         }
     }
     let mut ids = Vec::new();
-    for c in cmds {
+    for c in cmds.iter() {
         record_ids(&c.cmd.change, &mut ids);
     }
     ids.sort_unstable();
     ids.dedup();
-    let mut current: HashMap<Uuid, (i64, Envelope)> = HashMap::new();
+    let mut current = Current::new();
     for id in ids {
         if let Some((rid, env)) = read_record(conn, id)? {
-            current.insert(env.id, (rid, env));
+            current.insert(env.id, (rid, Rc::new(env)));
         }
     }
     let mut keys: HashMap<(String, String), (Hash, u64, FirstResult)> = HashMap::new();
-    for c in cmds {
+    for c in cmds.iter() {
         if let Some(idem) = &c.cmd.idempotency
             && let Some(found) = read_key(conn, &c.cmd.actor, &idem.key)?
         {
@@ -696,20 +763,22 @@ fn apply_batch(
     }
 
     let mut batch = Batch::new(Timestamp::now());
-    let mut results = Vec::with_capacity(cmds.len());
-    for Queued { cmd, data_json } in cmds {
+    let mut results: Vec<Result<Done, StoreError>> = Vec::with_capacity(cmds.len());
+    for Queued { cmd, data_json } in cmds.iter_mut() {
         if let Some(idem) = &cmd.idempotency {
             let k = (cmd.actor.clone(), idem.key.clone());
             if let Some((hash, seq, first)) = keys.get(&k) {
                 results.push(if *hash == idem.request_hash {
                     match first {
-                        FirstResult::Stored(response) => replay(*seq, response),
-                        FirstResult::Created(env) => Ok(Applied {
-                            seq: *seq,
+                        FirstResult::Stored(response) => replay(*seq, response).map(Done::from),
+                        FirstResult::Created(env) => Ok(Done {
                             replayed: true,
-                            record: Some((**env).clone()),
-                            created_id: None,
+                            ..Done::new(*seq, env.clone())
                         }),
+                        FirstResult::InBatch(i) => match &results[*i] {
+                            Ok(first) => Ok(first.replayed()),
+                            Err(_) => unreachable!("only applied commands keep their key"),
+                        },
                     }
                 } else {
                     Err(StoreError::IdempotencyMismatch(idem.key.clone()))
@@ -732,19 +801,19 @@ fn apply_batch(
             // The first result of a create is the record as its journal
             // entry states it: stored as '' and rebuilt on a retry
             // ([`created_from_entry`]) instead of a second copy of the record.
-            let (first, response) = match (&cmd.change, &applied.record) {
-                (Change::Create { .. }, Some(env)) => {
-                    (FirstResult::Created(Box::new(env.clone())), String::new())
-                }
-                _ => {
-                    let response = serde_json::to_string(&(&applied.record, &applied.created_id))
-                        .expect("serialise response");
-                    (FirstResult::Stored(response.clone()), response)
-                }
+            let response = match (&cmd.change, &applied.record) {
+                (Change::Create { .. }, Some(_)) => String::new(),
+                _ => serde_json::to_string(&(applied.record.as_deref(), &applied.created_id))
+                    .expect("serialise response"),
             };
+            // A retry later in this batch gets this result again.
             keys.insert(
                 (cmd.actor.clone(), idem.key.clone()),
-                (idem.request_hash, applied.seq, first),
+                (
+                    idem.request_hash,
+                    applied.seq,
+                    FirstResult::InBatch(results.len()),
+                ),
             );
             batch.idempotency.push((
                 cmd.actor.clone(),
@@ -757,7 +826,13 @@ fn apply_batch(
         results.push(res);
     }
     flush(conn, batch)?;
-    Ok(results)
+    // The batch's own references are gone: most records are now moved into
+    // their results, not copied.
+    drop((current, keys));
+    Ok(results
+        .into_iter()
+        .map(|r| r.map(Done::into_applied))
+        .collect())
 }
 
 /// The stored first result of `key` used by `scope`: the request's hash,
@@ -787,7 +862,7 @@ fn read_key(
                 "idempotency key of entry {seq}: no such journal entry"
             )));
         };
-        FirstResult::Created(Box::new(created_from_entry(
+        FirstResult::Created(Rc::new(created_from_entry(
             entity,
             entity_id,
             payload,
@@ -805,7 +880,9 @@ fn read_key(
 /// record a create made, rebuilt from its journal entry.
 enum FirstResult {
     Stored(String),
-    Created(Box<Envelope>),
+    Created(Rc<Envelope>),
+    /// The result of an earlier command of the same batch (its index).
+    InBatch(usize),
 }
 
 /// The record exactly as the create at journal entry `seq` made it
@@ -858,7 +935,9 @@ fn replay(seq: u64, response: &str) -> Result<Applied, StoreError> {
 fn append(
     head: &mut Head,
     batch: &mut Batch,
-    cmd: &Command,
+    actor: &str,
+    reason: &Option<String>,
+    idempotency: &Option<crate::Idempotency>,
     entity: &str,
     entity_id: Uuid,
     rid: Option<i64>,
@@ -872,10 +951,10 @@ fn append(
         entity_id,
         op,
         payload,
-        actor: cmd.actor.clone(),
+        actor: actor.to_string(),
         at: batch.now,
-        reason: cmd.reason.clone(),
-        idempotency_key: cmd.idempotency.as_ref().map(|i| i.key.clone()),
+        reason: reason.clone(),
+        idempotency_key: idempotency.as_ref().map(|i| i.key.clone()),
         prev_hash: head.hash,
         hash: GENESIS,
     }
@@ -889,11 +968,11 @@ fn append(
 }
 
 fn check_target(
-    current: &HashMap<Uuid, (i64, Envelope)>,
+    current: &Current,
     kind: EntityKind,
     id: Uuid,
     if_version: Option<u64>,
-) -> Result<(i64, Envelope), StoreError> {
+) -> Result<(i64, Rc<Envelope>), StoreError> {
     let (rid, env) = current
         .get(&id)
         .cloned()
@@ -920,23 +999,19 @@ fn apply_one(
     conn: &Connection,
     head: &mut Head,
     next_rid: &mut i64,
-    cmd: &Command,
+    cmd: &mut Command,
     data_json: Option<&str>,
-    current: &mut HashMap<Uuid, (i64, Envelope)>,
+    current: &mut Current,
     batch: &mut Batch,
-) -> Result<Result<Applied, StoreError>, StoreError> {
+) -> Result<Result<Done, StoreError>, StoreError> {
     let now = batch.now;
     let canon = |data: &serde_json::Value| match data_json {
         Some(j) => j.to_string(),
         None => canonical_json(data),
     };
-    let applied = |seq, record: Envelope| Applied {
-        seq,
-        replayed: false,
-        record: Some(record),
-        created_id: None,
-    };
-    match &cmd.change {
+    // The command's record is moved into the stored state, not copied: the
+    // command is not used again once applied.
+    match &mut cmd.change {
         Change::Create {
             kind,
             id,
@@ -951,11 +1026,9 @@ fn apply_one(
                         && existing.sensitivity == *sensitivity
                         && existing.created_by == cmd.actor
                     {
-                        Ok(Applied {
-                            seq: existing.last_seq,
+                        Ok(Done {
                             replayed: true,
-                            record: Some(existing.clone()),
-                            created_id: None,
+                            ..Done::new(existing.last_seq, existing.clone())
                         })
                     } else {
                         Err(StoreError::Conflict(format!(
@@ -971,14 +1044,16 @@ fn apply_one(
             let seq = append(
                 head,
                 batch,
-                cmd,
+                &cmd.actor,
+                &cmd.reason,
+                &cmd.idempotency,
                 kind.as_str(),
                 *id,
                 Some(rid),
                 Op::Create,
                 payload,
             );
-            let env = Envelope {
+            let env = Rc::new(Envelope {
                 id: *id,
                 kind: *kind,
                 version: 1,
@@ -989,17 +1064,11 @@ fn apply_one(
                 updated_at: now,
                 updated_by: cmd.actor.clone(),
                 last_seq: seq,
-                data: record.data.clone(),
-            };
-            stage(
-                batch,
-                current,
-                rid,
-                &env,
-                Some(record.index.clone()),
-                Some(json),
-            );
-            Ok(Ok(applied(seq, env)))
+                data: std::mem::take(&mut record.data),
+            });
+            let index = std::mem::take(&mut record.index);
+            stage(batch, current, rid, env.clone(), Some(index), Some(json));
+            Ok(Ok(Done::new(seq, env)))
         }
         Change::Update {
             kind,
@@ -1008,18 +1077,16 @@ fn apply_one(
             sensitivity,
             record,
         } => {
-            let (rid, mut env) = match check_target(current, *kind, *id, *if_version) {
+            let (rid, old) = match check_target(current, *kind, *id, *if_version) {
                 Ok(x) => x,
                 Err(e) => return Ok(Err(e)),
             };
-            let sensitivity = sensitivity.unwrap_or(env.sensitivity);
-            if env.data == record.data && env.sensitivity == sensitivity {
+            let sensitivity = sensitivity.unwrap_or(old.sensitivity);
+            if old.data == record.data && old.sensitivity == sensitivity {
                 // Nothing changes: report the current state, write nothing.
-                return Ok(Ok(Applied {
-                    seq: env.last_seq,
+                return Ok(Ok(Done {
                     replayed: true,
-                    record: Some(env),
-                    created_id: None,
+                    ..Done::new(old.last_seq, old)
                 }));
             }
             let json = canon(&record.data);
@@ -1027,44 +1094,50 @@ fn apply_one(
             let seq = append(
                 head,
                 batch,
-                cmd,
+                &cmd.actor,
+                &cmd.reason,
+                &cmd.idempotency,
                 kind.as_str(),
                 *id,
                 Some(rid),
                 Op::Update,
                 payload,
             );
-            env.version += 1;
-            env.sensitivity = sensitivity;
-            env.data = record.data.clone();
-            env.updated_at = now;
-            env.updated_by = cmd.actor.clone();
-            env.last_seq = seq;
-            stage(
-                batch,
-                current,
-                rid,
-                &env,
-                Some(record.index.clone()),
-                Some(json),
-            );
-            Ok(Ok(applied(seq, env)))
+            let env = Rc::new(Envelope {
+                id: old.id,
+                kind: old.kind,
+                version: old.version + 1,
+                sensitivity,
+                retracted: old.retracted,
+                created_at: old.created_at,
+                created_by: old.created_by.clone(),
+                updated_at: now,
+                updated_by: cmd.actor.clone(),
+                last_seq: seq,
+                data: std::mem::take(&mut record.data),
+            });
+            let index = std::mem::take(&mut record.index);
+            stage(batch, current, rid, env.clone(), Some(index), Some(json));
+            Ok(Ok(Done::new(seq, env)))
         }
         Change::Retract {
             kind,
             id,
             if_version,
         } => {
-            let (rid, mut env) = match check_target(current, *kind, *id, *if_version) {
+            let (rid, old) = match check_target(current, *kind, *id, *if_version) {
                 Ok(x) => x,
                 Err(e) => return Ok(Err(e)),
             };
+            let mut env = (*old).clone();
             env.version += 1;
             let payload = canonical_json(&serde_json::json!({"version": env.version}));
             let seq = append(
                 head,
                 batch,
-                cmd,
+                &cmd.actor,
+                &cmd.reason,
+                &cmd.idempotency,
                 kind.as_str(),
                 *id,
                 Some(rid),
@@ -1075,9 +1148,10 @@ fn apply_one(
             env.updated_at = now;
             env.updated_by = cmd.actor.clone();
             env.last_seq = seq;
+            let env = Rc::new(env);
             let index = batch.by_rid.get(&rid).and_then(|w| w.index.clone());
-            stage(batch, current, rid, &env, index, None);
-            Ok(Ok(applied(seq, env)))
+            stage(batch, current, rid, env.clone(), index, None);
+            Ok(Ok(Done::new(seq, env)))
         }
         Change::AuditRead {
             entity,
@@ -1087,14 +1161,16 @@ fn apply_one(
             let seq = append(
                 head,
                 batch,
-                cmd,
+                &cmd.actor,
+                &cmd.reason,
+                &cmd.idempotency,
                 entity,
                 *entity_id,
                 None,
                 Op::Read,
                 canonical_json(payload),
             );
-            Ok(Ok(Applied {
+            Ok(Ok(Done {
                 seq,
                 replayed: false,
                 record: None,
@@ -1107,32 +1183,50 @@ fn apply_one(
             body,
         } => {
             conn.prepare_cached("INSERT INTO assets (name, content_type, body) VALUES (?1, ?2, ?3) ON CONFLICT(name) DO UPDATE SET content_type = excluded.content_type, body = excluded.body")?
-                .execute(rusqlite::params![name, content_type, body])?;
+                .execute(rusqlite::params![&*name, &*content_type, &body[..]])?;
             let payload = canonical_json(&serde_json::json!({
                 "name": name,
                 "content_type": content_type,
                 "bytes": body.len(),
-                "sha256": hex::encode(Sha256::digest(body)),
+                "sha256": hex::encode(Sha256::digest(&body[..])),
             }));
             let id = Uuid::new_v5(&Uuid::NAMESPACE_URL, name.as_bytes());
-            let seq = append(head, batch, cmd, "asset", id, None, Op::Update, payload);
-            Ok(Ok(Applied {
+            let seq = append(
+                head,
+                batch,
+                &cmd.actor,
+                &cmd.reason,
+                &cmd.idempotency,
+                "asset",
+                id,
+                None,
+                Op::Update,
+                payload,
+            );
+            Ok(Ok(Done {
                 seq,
                 replayed: false,
                 record: None,
                 created_id: Some(id),
             }))
         }
-        Change::Account(change) => account(conn, head, batch, cmd, change),
+        Change::Account(change) => {
+            let origin = Origin {
+                actor: &cmd.actor,
+                reason: &cmd.reason,
+                idempotency: &cmd.idempotency,
+            };
+            Ok(account(conn, head, batch, &origin, change)?.map(Done::from))
+        }
         Change::Atomic(parts) => {
             // Stage the parts on copies; keep them only if every part succeeds.
             let mut t_head = *head;
             let mut t_rid = *next_rid;
             let mut t_current = current.clone();
             let mut t_batch = Batch::new(batch.now);
-            t_batch.by_rid = batch.by_rid.iter().map(|(k, v)| (*k, v.clone())).collect();
+            t_batch.by_rid = batch.by_rid.clone();
             let mut last = None;
-            for part in parts {
+            for part in parts.iter_mut() {
                 if !matches!(
                     part,
                     Change::Create { .. } | Change::Update { .. } | Change::Retract { .. }
@@ -1141,20 +1235,23 @@ fn apply_one(
                         "only record changes may be combined atomically".into(),
                     )));
                 }
-                let sub = Command {
-                    change: part.clone(),
+                let mut sub = Command {
+                    actor: cmd.actor.clone(),
+                    reason: cmd.reason.clone(),
                     idempotency: None,
-                    ..cmd.clone()
+                    change: std::mem::replace(part, Change::Atomic(Vec::new())),
                 };
-                match apply_one(
+                let res = apply_one(
                     conn,
                     &mut t_head,
                     &mut t_rid,
-                    &sub,
+                    &mut sub,
                     None,
                     &mut t_current,
                     &mut t_batch,
-                )? {
+                );
+                *part = sub.change;
+                match res? {
                     Ok(a) => last = Some(a),
                     Err(e) => return Ok(Err(e)),
                 }
@@ -1169,7 +1266,7 @@ fn apply_one(
                 }
             }
             batch.by_rid = t_batch.by_rid;
-            Ok(Ok(last.unwrap_or(Applied {
+            Ok(Ok(last.unwrap_or(Done {
                 seq: head.seq,
                 replayed: true,
                 record: None,
@@ -1180,27 +1277,17 @@ fn apply_one(
 }
 
 /// Records `env` as the current state of `rid` for the rest of the batch
-/// and queues its row. The queued copy leaves out `data` when its canonical
-/// JSON (all the row needs) is given, so a create copies its record once.
+/// and queues its row (`data_json`: its data as canonical JSON, when
+/// already computed).
 fn stage(
     batch: &mut Batch,
-    current: &mut HashMap<Uuid, (i64, Envelope)>,
+    current: &mut Current,
     rid: i64,
-    env: &Envelope,
+    env: Rc<Envelope>,
     index: Option<IndexFields>,
     data_json: Option<String>,
 ) {
     current.insert(env.id, (rid, env.clone()));
-    let env = if data_json.is_some() {
-        Envelope {
-            data: serde_json::Value::Null,
-            created_by: env.created_by.clone(),
-            updated_by: env.updated_by.clone(),
-            ..*env
-        }
-    } else {
-        env.clone()
-    };
     if batch
         .by_rid
         .insert(
@@ -1225,11 +1312,18 @@ fn user_id(conn: &Connection, username: &str) -> Result<Option<String>, StoreErr
         .optional()?)
 }
 
+/// Who asks and why: what each journal entry of a command carries.
+struct Origin<'a> {
+    actor: &'a str,
+    reason: &'a Option<String>,
+    idempotency: &'a Option<crate::Idempotency>,
+}
+
 fn account(
     conn: &Connection,
     head: &mut Head,
     batch: &mut Batch,
-    cmd: &Command,
+    cmd: &Origin<'_>,
     change: &AccountChange,
 ) -> Result<Result<Applied, StoreError>, StoreError> {
     let now = batch.now;
@@ -1262,7 +1356,18 @@ fn account(
                     now.to_string(),
                 ])?;
             let payload = canonical_json(&serde_json::json!({"username": username, "role": role}));
-            let seq = append(head, batch, cmd, "user", id, None, Op::Create, payload);
+            let seq = append(
+                head,
+                batch,
+                cmd.actor,
+                cmd.reason,
+                cmd.idempotency,
+                "user",
+                id,
+                None,
+                Op::Create,
+                payload,
+            );
             done(seq, id)
         }
         AccountChange::SetDisabled { username, disabled } => {
@@ -1279,7 +1384,18 @@ fn account(
                 canonical_json(&serde_json::json!({"username": username, "disabled": disabled}));
             let op = if *disabled { Op::Revoke } else { Op::Update };
             let id = uuid(&id)?;
-            let seq = append(head, batch, cmd, "user", id, None, op, payload);
+            let seq = append(
+                head,
+                batch,
+                cmd.actor,
+                cmd.reason,
+                cmd.idempotency,
+                "user",
+                id,
+                None,
+                op,
+                payload,
+            );
             done(seq, id)
         }
         AccountChange::CreateToken {
@@ -1300,7 +1416,18 @@ fn account(
                     now.to_string(),
                 ])?;
             let payload = canonical_json(&serde_json::json!({"username": username, "name": name}));
-            let seq = append(head, batch, cmd, "token", id, None, Op::Create, payload);
+            let seq = append(
+                head,
+                batch,
+                cmd.actor,
+                cmd.reason,
+                cmd.idempotency,
+                "token",
+                id,
+                None,
+                Op::Create,
+                payload,
+            );
             done(seq, id)
         }
         AccountChange::RevokeToken { id } => {
@@ -1313,7 +1440,9 @@ fn account(
             let seq = append(
                 head,
                 batch,
-                cmd,
+                cmd.actor,
+                cmd.reason,
+                cmd.idempotency,
                 "token",
                 *id,
                 None,
@@ -1340,7 +1469,18 @@ fn account(
             ])?;
             let payload = canonical_json(&serde_json::json!({"username": username}));
             let uid = uuid(&uid)?;
-            let seq = append(head, batch, cmd, "user", uid, None, Op::Login, payload);
+            let seq = append(
+                head,
+                batch,
+                cmd.actor,
+                cmd.reason,
+                cmd.idempotency,
+                "user",
+                uid,
+                None,
+                Op::Login,
+                payload,
+            );
             done(seq, uid)
         }
         AccountChange::EndSession { token_hash } => {
