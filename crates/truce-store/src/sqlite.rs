@@ -673,7 +673,14 @@ impl Store for SqliteStore {
         q: &crate::DeliveredQuery,
     ) -> Result<Vec<crate::DeliveredTotal>, StoreError> {
         const DAY_MS: i64 = 86_400_000;
-        let day = if q.by_day { "day" } else { "NULL" };
+        // Grouped by day, the primary key's order serves the grouping; over
+        // the whole range, `delivered_daily_by_category`'s does, as long as
+        // no constant column joins the grouping (that would sort every row).
+        let (day, group) = if q.by_day {
+            ("day", "day, category, corridor")
+        } else {
+            ("NULL", "category, corridor")
+        };
         let mut b = QueryBuilder::<Sqlite>::new(format!(
             "SELECT {day} AS d, category, corridor, SUM(lines), SUM(tonnes) FROM delivered_daily WHERE sensitivity <= "
         ));
@@ -684,9 +691,9 @@ impl Store for SqliteStore {
             b.push(" AND day >= ")
                 .push_bind(f.as_millisecond().div_euclid(DAY_MS));
         }
-        b.push(
-            " GROUP BY d, category, corridor HAVING SUM(lines) > 0 ORDER BY d, category, corridor",
-        );
+        b.push(format_args!(
+            " GROUP BY {group} HAVING SUM(lines) > 0 ORDER BY {group}"
+        ));
         let rows = b.build().fetch_all(&self.read).await?;
         rows.iter()
             .map(|r| {
