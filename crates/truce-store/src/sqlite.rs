@@ -249,6 +249,35 @@ fn uuid(s: &str) -> Result<Uuid, StoreError> {
     Uuid::from_str(s).map_err(|e| StoreError::Corrupt(format!("bad uuid {s:?}: {e}")))
 }
 
+/// Milliseconds in a UTC day (day numbers count them from the epoch).
+const DAY_MS: i64 = 86_400_000;
+
+/// The UTC day number of `t_start` (floored, as `div_euclid`), in SQL.
+const DAY_OF_T_START: &str =
+    "CASE WHEN t_start >= 0 THEN t_start / 86400000 ELSE -((-t_start - 1) / 86400000) - 1 END";
+
+/// The UTC date of a day number.
+fn utc_date(day: i64) -> Result<jiff::civil::Date, StoreError> {
+    Timestamp::from_millisecond(day * DAY_MS)
+        .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date())
+        .map_err(|e| StoreError::Corrupt(format!("bad day {day}: {e}")))
+}
+
+/// `(lon, lat)` of a stored GeoJSON geometry when it is a point, read into
+/// two numbers rather than a JSON tree (bulletins read thousands).
+fn point_of(geometry: &str) -> Option<(f64, f64)> {
+    #[derive(serde::Deserialize)]
+    struct Point {
+        coordinates: (f64, f64),
+    }
+    if !geometry.contains("\"Point\"") {
+        return None;
+    }
+    serde_json::from_str::<Point>(geometry)
+        .ok()
+        .map(|p| p.coordinates)
+}
+
 const ENVELOPE_COLUMNS: &str = "rid, id, kind, version, sensitivity, retracted, created_at, created_by, updated_at, updated_by, last_seq, data";
 
 fn envelope_from(row: &SqliteRow) -> Result<(i64, Envelope), StoreError> {
@@ -609,7 +638,9 @@ impl Store for SqliteStore {
             crate::Grouping::All => "''",
             crate::Grouping::Category => "COALESCE(category, '')",
             crate::Grouping::Status => "COALESCE(status, '')",
-            crate::Grouping::Day => "COALESCE(date(t_start / 1000, 'unixepoch'), '')",
+            // Named as a date below: SQLite's `date()` per row cost more
+            // than the rest of the sum.
+            crate::Grouping::Day => DAY_OF_T_START,
         };
         let mut b = QueryBuilder::<Sqlite>::new(format!(
             "SELECT {key} AS k, COUNT(*), COALESCE(SUM(quantity), 0.0) FROM records WHERE "
@@ -617,14 +648,22 @@ impl Store for SqliteStore {
         push_filters(&mut b, q);
         b.push(" GROUP BY k ORDER BY k");
         let rows = b.build().fetch_all(&self.read).await?;
-        Ok(rows
-            .iter()
-            .map(|r| crate::Bucket {
-                key: r.get(0),
-                count: r.get::<i64, _>(1) as u64,
-                sum: r.get(2),
+        rows.iter()
+            .map(|r| {
+                let key = match by {
+                    crate::Grouping::Day => match r.get::<Option<i64>, _>(0) {
+                        Some(day) => utc_date(day)?.to_string(),
+                        None => String::new(),
+                    },
+                    _ => r.get(0),
+                };
+                Ok(crate::Bucket {
+                    key,
+                    count: r.get::<i64, _>(1) as u64,
+                    sum: r.get(2),
+                })
             })
-            .collect())
+            .collect()
     }
 
     async fn index_rows(&self, q: &ListQuery) -> Result<Vec<crate::IndexRow>, StoreError> {
@@ -636,13 +675,7 @@ impl Store for SqliteStore {
         let rows = b.build().fetch_all(&self.read).await?;
         rows.iter()
             .map(|r| {
-                let point = r
-                    .get::<Option<&str>, _>(7)
-                    .and_then(|g| serde_json::from_str::<serde_json::Value>(g).ok())
-                    .filter(|g| g["type"] == "Point")
-                    .and_then(|g| {
-                        Some((g["coordinates"][0].as_f64()?, g["coordinates"][1].as_f64()?))
-                    });
+                let point = r.get::<Option<&str>, _>(7).and_then(point_of);
                 Ok(crate::IndexRow {
                     id: uuid(r.get(0))?,
                     time_start: r
@@ -672,7 +705,6 @@ impl Store for SqliteStore {
         &self,
         q: &crate::DeliveredQuery,
     ) -> Result<Vec<crate::DeliveredTotal>, StoreError> {
-        const DAY_MS: i64 = 86_400_000;
         // Grouped by day, the primary key's order serves the grouping; over
         // the whole range, `delivered_daily_by_category`'s does, as long as
         // no constant column joins the grouping (that would sort every row).
@@ -699,14 +731,7 @@ impl Store for SqliteStore {
             .map(|r| {
                 let corridor: &str = r.get(2);
                 Ok(crate::DeliveredTotal {
-                    day: r
-                        .get::<Option<i64>, _>(0)
-                        .map(|d| {
-                            Timestamp::from_millisecond(d * DAY_MS)
-                                .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date())
-                                .map_err(|e| StoreError::Corrupt(format!("bad day {d}: {e}")))
-                        })
-                        .transpose()?,
+                    day: r.get::<Option<i64>, _>(0).map(utc_date).transpose()?,
                     category: r.get(1),
                     corridor: (!corridor.is_empty()).then(|| uuid(corridor)).transpose()?,
                     lines: r.get::<i64, _>(3) as u64,
@@ -919,6 +944,58 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The SQL day number is the floored one, before 1970 too, and the
+    /// date it names is the timestamp's UTC date.
+    #[test]
+    fn day_numbers_floor_like_div_euclid() {
+        let db = rusqlite::Connection::open_in_memory().unwrap();
+        for ms in [
+            0,
+            1,
+            DAY_MS - 1,
+            DAY_MS,
+            -1,
+            -DAY_MS,
+            -DAY_MS - 1,
+            1_795_000_000_123,
+            -86_400_000 * 400 + 5,
+        ] {
+            let day: i64 = db
+                .query_row(
+                    &format!("SELECT {}", DAY_OF_T_START.replace("t_start", "?1")),
+                    [ms],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(day, ms.div_euclid(DAY_MS), "{ms}");
+            let t = Timestamp::from_millisecond(ms).unwrap();
+            assert_eq!(
+                utc_date(day).unwrap(),
+                t.to_zoned(jiff::tz::TimeZone::UTC).date()
+            );
+        }
+    }
+
+    #[test]
+    fn points_are_read_from_point_geometries_only() {
+        assert_eq!(
+            point_of(r#"{"coordinates":[46.25,39.5],"type":"Point"}"#),
+            Some((46.25, 39.5))
+        );
+        assert_eq!(
+            point_of(r#"{"type":"Point","coordinates":[-1,2]}"#),
+            Some((-1.0, 2.0))
+        );
+        for other in [
+            r#"{"coordinates":[[[0,0],[1,0],[1,1],[0,0]]],"type":"Polygon"}"#,
+            r#"{"coordinates":[[0,0],[1,1]],"type":"MultiPoint"}"#,
+            r#"{"geometries":[{"coordinates":[0,0],"type":"Point"}],"type":"GeometryCollection"}"#,
+            "not json",
+        ] {
+            assert_eq!(point_of(other), None, "{other}");
+        }
+    }
 
     #[test]
     fn state_payload_is_the_canonical_object() {
