@@ -7,7 +7,7 @@
 //! product); tables name only what is not restricted, and people are only
 //! ever counted, never named.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -1011,25 +1011,45 @@ impl Section for ProtectedSites {
                 Some((r.time_start?, LatLon { lat, lon }))
             })
             .collect();
+        // Each site's assessments, and the periods as instants, once: the
+        // loops below run for every site (hundreds) over thousands of rows.
+        let mut of_site: HashMap<Uuid, Vec<&IndexRow>> = HashMap::new();
+        for a in &assessments {
+            for site in &a.refs {
+                let list = of_site.entry(*site).or_default();
+                if !list.last().is_some_and(|last| std::ptr::eq(*last, a)) {
+                    list.push(a);
+                }
+            }
+        }
+        let of_site = |site: Uuid| of_site.get(&site).map_or(&[][..], Vec::as_slice);
+        let within = |per: &Period| (per.start(), per.end());
+        let (this, before) = (within(&p), within(&prev));
         let latest = |site: Uuid, at: Timestamp| {
-            assessments
+            of_site(site)
                 .iter()
-                .filter(|a| a.refs.contains(&site) && a.time_start.is_some_and(|t| t <= at))
+                .copied()
+                .filter(|a| a.time_start.is_some_and(|t| t <= at))
                 .max_by(|x, y| x.time_start.cmp(&y.time_start).then(x.id.cmp(&y.id)))
         };
         let condition = |a: Option<&IndexRow>| a.and_then(|a| a.category.clone());
-        let assessed_in = |site: Uuid, per: &Period| {
-            assessments
+        let assessed_in = |site: Uuid, (from, to): (Timestamp, Timestamp)| {
+            of_site(site)
                 .iter()
-                .filter(|a| a.refs.contains(&site) && a.time_start.is_some_and(|t| per.contains(t)))
+                .filter(|a| a.time_start.is_some_and(|t| t >= from && t <= to))
                 .count()
         };
-        let near = |site: &Site, per: &Period| {
+        let near = |site: &Site, (from, to): (Timestamp, Timestamp)| {
             let [x0, y0, x1, y1] = watch_box(site);
             incidents
                 .iter()
                 .filter(|(t, l)| {
-                    per.contains(*t) && l.lon >= x0 && l.lon <= x1 && l.lat >= y0 && l.lat <= y1
+                    *t >= from
+                        && *t <= to
+                        && l.lon >= x0
+                        && l.lon <= x1
+                        && l.lat >= y0
+                        && l.lat <= y1
                 })
                 .filter(|(_, l)| site.distance_to_point_m(*l) <= site.watch_radius_m)
                 .count()
@@ -1040,11 +1060,11 @@ impl Section for ProtectedSites {
         for (env, site) in &sites {
             let l = latest(env.id, p.end());
             let lb = latest(env.id, prev.end());
-            tot[0] += assessed_in(env.id, &p);
-            tot[1] += assessed_in(env.id, &prev);
+            tot[0] += assessed_in(env.id, this);
+            tot[1] += assessed_in(env.id, before);
             tot[2] += usize::from(condition(l).as_deref().is_some_and(damaged));
             tot[3] += usize::from(condition(lb).as_deref().is_some_and(damaged));
-            let (n, nb) = (near(site, &p), near(site, &prev));
+            let (n, nb) = (near(site, this), near(site, before));
             tot[4] += n;
             tot[5] += nb;
             rows.push(vec![
@@ -1053,7 +1073,7 @@ impl Section for ProtectedSites {
                 condition(l).as_deref().map_or("not assessed".into(), words),
                 l.and_then(|a| a.time_start)
                     .map_or(String::new(), |t| t.strftime("%Y-%m-%d").to_string()),
-                assessed_in(env.id, &p).to_string(),
+                assessed_in(env.id, this).to_string(),
                 n.to_string(),
             ]);
         }
