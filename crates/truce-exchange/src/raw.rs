@@ -4,18 +4,21 @@
 //! a `serde_json::Value` tree per record and copies it twice; at millions
 //! of rows that copying is the whole cost of an export. Here a record
 //! stays the text the store holds (`data`, canonical JSON: sorted keys, no
-//! whitespace, written by serde_json) and each cell is a slice of it: keys
-//! are matched against the columns as the parser meets them, values are
-//! borrowed ([`RawValue`]) and only what the generic path would write
-//! differently is rewritten (an escaped string unescaped, a float
-//! reformatted after the same parse, a nested value serialised again), in
-//! buffers reused from row to row.
+//! whitespace, written by serde_json) and each cell is a slice of it: a
+//! small scanner steps over the record by its quotes and brackets, keys
+//! are matched against the columns as it meets them, and only what the
+//! generic path would write differently is rewritten (an escaped string
+//! unescaped, a float serde_json would print otherwise reformatted after
+//! the same parse, a nested value serialised again), in buffers reused
+//! from row to row.
 //!
-//! The bytes are those of the generic path, by construction: numbers go
-//! through serde_json's parser and its formatting exactly as a `Value`
-//! would, and any record the fast decoder does not accept (a key with an
-//! escape, a value of an unexpected shape) goes through the generic path.
-//! The property tests in `tests/props.rs` compare both on random incidents.
+//! The bytes are those of the generic path, by construction: numbers are
+//! kept as they are only when serde_json would print them so (plain
+//! integers, short decimals), others go through its parser and its
+//! formatting exactly as a `Value` would, and any record the scanner does
+//! not accept (whitespace, a key with an escape, a group of an unexpected
+//! shape) goes through the generic path. The property tests in
+//! `tests/props.rs` compare both on random incidents.
 
 use std::fmt::Write as _;
 use std::sync::LazyLock;
