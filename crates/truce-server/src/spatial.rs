@@ -1,9 +1,10 @@
 //! Map queries and hazard-aware routing over the spatial engine
 //! (`truce-geo`): the server's [`SpatialCache`] holds the incident, hazard
-//! and AoR/post indexes and the mission's road network, rebuilt from the
-//! journal at start-up and kept current by reading the journal since the
-//! last applied entry before every answer (so writes made by the CLI while
-//! the server runs are seen too).
+//! and AoR/post indexes and the mission's road network, built at start-up
+//! from the stored records (and the histories of hazard areas, AoRs and
+//! posts) as of a journal head, and kept current by reading the journal
+//! since the last applied entry before every answer (so writes made by the
+//! CLI while the server runs are seen too).
 //!
 //! Routes (under `/api/v1`): `GET /map/incidents` (bbox + time window +
 //! category/status/party as GeoJSON), `GET /map/responsible`,
@@ -19,6 +20,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
+use futures::StreamExt;
 use geo::MultiPolygon;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -36,7 +38,7 @@ use truce_geo::{
     IncidentPoint, IncidentQuery, Metric, NoRoute, PostPoint, Profile, RoadGraph, RoadNetwork,
     Search, check_path,
 };
-use truce_store::Store;
+use truce_store::{ListQuery, Store};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -91,6 +93,22 @@ pub struct SpatialCache {
     inner: tokio::sync::Mutex<Spatial>,
 }
 
+/// What the incident index holds of an incident (`None`: no point).
+fn incident_point(id: Uuid, data: &Value, sensitivity: Sensitivity) -> Option<IncidentPoint> {
+    let idx = EntityKind::Incident.index_of(data)?;
+    let [lon, lat, _, _] = idx.bbox?;
+    Some(IncidentPoint {
+        id,
+        lon,
+        lat,
+        time: idx.time_start.map_or(0, |t| t.as_second()),
+        category: idx.category.unwrap_or_default(),
+        status: idx.status.unwrap_or_default(),
+        party: idx.parties.first().map(Uuid::to_string).unwrap_or_default(),
+        sensitivity,
+    })
+}
+
 fn day_of(t: Timestamp) -> Date {
     t.to_zoned(TimeZone::UTC).date()
 }
@@ -130,26 +148,7 @@ impl Spatial {
         }
         match kind {
             EntityKind::Incident => {
-                let point = data.and_then(|d| {
-                    let idx = EntityKind::Incident.index_of(d)?;
-                    let [lon, lat, _, _] = idx.bbox?;
-                    Some(IncidentPoint {
-                        id,
-                        lon,
-                        lat,
-                        time: idx.time_start.map_or(0, |t| t.as_second()),
-                        category: idx.category.unwrap_or_default(),
-                        status: idx.status.unwrap_or_default(),
-                        party: idx.parties.first().map(Uuid::to_string).unwrap_or_default(),
-                        sensitivity: sens,
-                    })
-                });
-                match point {
-                    Some(p) if self.incidents.upsert(&p).is_ok() => {}
-                    _ => {
-                        self.incidents.remove(id);
-                    }
-                }
+                self.put_incident(id, data.and_then(|d| incident_point(id, d, sens)));
             }
             EntityKind::HazardArea => {
                 let h = data.and_then(|d| serde_json::from_value::<CoreHazard>(d.clone()).ok());
@@ -208,6 +207,16 @@ impl Spatial {
                 self.area_index = None;
             }
             _ => {}
+        }
+    }
+
+    /// Indexes an incident's point, or takes out one that has none.
+    fn put_incident(&mut self, id: Uuid, point: Option<IncidentPoint>) {
+        match point {
+            Some(p) if self.incidents.upsert(&p).is_ok() => {}
+            _ => {
+                self.incidents.remove(id);
+            }
         }
     }
 
@@ -320,8 +329,66 @@ impl SpatialCache {
         Ok(s)
     }
 
-    /// Rebuilds the indexes from the journal (start-up), logging progress.
-    pub async fn rebuild(&self, store: &dyn Store) -> ApiResult<()> {
+    /// Builds the indexes at start-up, logging progress: from the stored
+    /// records as they are after the journal head read first (incidents
+    /// straight from their stored JSON, read and parsed on every core;
+    /// hazard areas, AoRs and posts from each one's own history, since a
+    /// hazard area's inactive date is when the journal recorded its
+    /// change), then the journal after that head, as every answer does.
+    /// Applying a change twice leaves the same state, so what was written
+    /// between the head and the reads ends up as the journal says. The
+    /// same state as replaying the whole journal (a test compares them),
+    /// without reading every journal entry of a large mission.
+    pub async fn rebuild(&self, store: Arc<dyn Store>) -> ApiResult<()> {
+        let started = std::time::Instant::now();
+        let head = store.head().await?;
+        {
+            let mut s = self.inner.lock().await;
+            let mut q = ListQuery::new(EntityKind::Incident, Sensitivity::Restricted);
+            q.oldest_first = true;
+            q.limit = 5000;
+            let pages = truce_store::read_ahead_map(store.clone(), q, 4, |page| {
+                page.iter()
+                    .filter_map(|r| {
+                        let id = Uuid::parse_str(r.id).ok()?;
+                        let data: Value = serde_json::from_str(r.data).ok()?;
+                        Some((id, incident_point(id, &data, r.sensitivity)))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await?;
+            let mut pages = std::pin::pin!(pages);
+            while let Some(points) = pages.next().await {
+                for (id, point) in points? {
+                    s.put_incident(id, point);
+                }
+            }
+            tracing::info!(
+                "spatial index: {} incidents from the stored records in {:.1} s",
+                s.incidents.len(),
+                started.elapsed().as_secs_f64()
+            );
+            for kind in [EntityKind::HazardArea, EntityKind::Aor, EntityKind::Post] {
+                let records =
+                    truce_store::list_all(&*store, ListQuery::new(kind, Sensitivity::Restricted))
+                        .await?;
+                for r in records {
+                    for e in store.history(r.id).await? {
+                        if e.seq <= head.seq {
+                            s.apply(&e);
+                        }
+                    }
+                }
+            }
+            s.seq = head.seq;
+        }
+        self.catch_up(&*store, true).await.map(|_| ())
+    }
+
+    /// Rebuilds the indexes by replaying the whole journal: what
+    /// [`SpatialCache::rebuild`] must be equal to.
+    #[cfg(test)]
+    async fn replay(&self, store: &dyn Store) -> ApiResult<()> {
         self.catch_up(store, true).await.map(|_| ())
     }
 
@@ -966,4 +1033,210 @@ async fn check_handler(
         "days": days,
         "hits": hits,
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use truce_core::ValidationContext;
+    use truce_store::sqlite::SqliteStore;
+    use truce_store::{Change, Command};
+
+    fn cmd(change: Change) -> Command {
+        Command {
+            actor: "t".into(),
+            reason: None,
+            idempotency: None,
+            change,
+        }
+    }
+
+    fn valid(kind: EntityKind, v: Value) -> truce_core::ValidRecord {
+        let ctx = ValidationContext {
+            now: "2026-11-21T00:00:00Z".parse().unwrap(),
+        };
+        kind.validate_json(v, &ctx).unwrap()
+    }
+
+    fn incident(lat: f64, note: &str) -> truce_core::ValidRecord {
+        valid(
+            EntityKind::Incident,
+            json!({"occurred_at": "2026-11-20T10:00:00Z", "event_type": "battles",
+                   "sub_event_type": "armed_clash", "location": {"lat": lat, "lon": 46.5},
+                   "notes": note}),
+        )
+    }
+
+    fn hazard(code: &str, status: &str) -> truce_core::ValidRecord {
+        valid(
+            EntityKind::HazardArea,
+            json!({"code": code, "classification": "confirmed", "status": status,
+                   "area": {"type": "Polygon", "coordinates": [[[46.9, 39.9], [46.91, 39.9], [46.91, 39.91], [46.9, 39.91], [46.9, 39.9]]]},
+                   "area_m2": 100.0, "source": "technical_survey", "contamination": ["ap_mine"],
+                   "recorded_at": "2026-11-01T00:00:00Z"}),
+        )
+    }
+
+    async fn put(s: &SqliteStore, kind: EntityKind, id: Uuid, record: truce_core::ValidRecord) {
+        s.apply(cmd(Change::Create {
+            kind,
+            id,
+            sensitivity: Sensitivity::Mission,
+            record,
+        }))
+        .await
+        .unwrap();
+    }
+
+    /// What a cache holds, comparably.
+    async fn state(c: &SpatialCache) -> (u64, Vec<String>, Vec<String>, Vec<Uuid>, Vec<String>) {
+        let s = c.inner.lock().await;
+        let mut sens: Vec<String> = s.sens.iter().map(|(k, v)| format!("{k} {v:?}")).collect();
+        sens.sort();
+        let mut incidents = Vec::new();
+        s.incidents.for_each_row(&IncidentQuery::default(), |r| {
+            incidents.push(format!(
+                "{} {} {} {} {} {} {} {:?}",
+                r.id, r.lon, r.lat, r.time, r.category, r.status, r.party, r.sensitivity
+            ))
+        });
+        incidents.sort();
+        (
+            s.seq,
+            incidents,
+            s.hazards
+                .iter()
+                .map(|(id, h)| {
+                    format!(
+                        "{id} {} {:?} {:?}",
+                        h.code, h.area.active_from, h.area.active_to
+                    )
+                })
+                .collect(),
+            s.aors.keys().chain(s.posts.keys()).copied().collect(),
+            sens,
+        )
+    }
+
+    /// The start-up build from stored records and histories holds what a
+    /// replay of the whole journal holds: incidents created, moved and
+    /// withdrawn; hazard areas opened, closed on a later day (whose
+    /// inactive date comes from the journal) and withdrawn; AoRs, posts.
+    #[tokio::test]
+    async fn rebuild_from_records_equals_a_journal_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+        let ids: Vec<Uuid> = (0..6).map(|_| Uuid::now_v7()).collect();
+        for (i, id) in ids.iter().enumerate() {
+            put(
+                &store,
+                EntityKind::Incident,
+                *id,
+                incident(39.5 + i as f64 / 100.0, "x"),
+            )
+            .await;
+        }
+        store
+            .apply(cmd(Change::Update {
+                kind: EntityKind::Incident,
+                id: ids[1],
+                if_version: None,
+                sensitivity: Some(Sensitivity::Restricted),
+                record: incident(39.9, "moved"),
+            }))
+            .await
+            .unwrap();
+        store
+            .apply(cmd(Change::Retract {
+                kind: EntityKind::Incident,
+                id: ids[2],
+                if_version: None,
+            }))
+            .await
+            .unwrap();
+        let (open, closed, gone) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        put(
+            &store,
+            EntityKind::HazardArea,
+            open,
+            hazard("CHA-1", "open"),
+        )
+        .await;
+        put(
+            &store,
+            EntityKind::HazardArea,
+            closed,
+            hazard("CHA-2", "open"),
+        )
+        .await;
+        put(
+            &store,
+            EntityKind::HazardArea,
+            gone,
+            hazard("CHA-3", "open"),
+        )
+        .await;
+        for (id, status) in [(closed, "in_progress"), (closed, "closed")] {
+            store
+                .apply(cmd(Change::Update {
+                    kind: EntityKind::HazardArea,
+                    id,
+                    if_version: None,
+                    sensitivity: None,
+                    record: hazard("CHA-2", status),
+                }))
+                .await
+                .unwrap();
+        }
+        store
+            .apply(cmd(Change::Retract {
+                kind: EntityKind::HazardArea,
+                id: gone,
+                if_version: None,
+            }))
+            .await
+            .unwrap();
+        let aor = Uuid::now_v7();
+        put(
+            &store,
+            EntityKind::Aor,
+            aor,
+            valid(
+                EntityKind::Aor,
+                json!({"code": "AOR-1", "name": "North",
+                       "area": {"type": "Polygon", "coordinates": [[[46, 39], [47, 39], [47, 40], [46, 40], [46, 39]]]}}),
+            ),
+        )
+        .await;
+        put(
+            &store,
+            EntityKind::Post,
+            Uuid::now_v7(),
+            valid(
+                EntityKind::Post,
+                json!({"code": "OP-1", "name": "Hill", "location": {"lat": 39.5, "lon": 46.5},
+                       "aor": aor, "staffed": true}),
+            ),
+        )
+        .await;
+        let store: Arc<dyn Store> = Arc::new(store);
+        let replayed = SpatialCache::default();
+        replayed.replay(&*store).await.unwrap();
+        let rebuilt = SpatialCache::default();
+        rebuilt.rebuild(store.clone()).await.unwrap();
+        let (a, b) = (state(&replayed).await, state(&rebuilt).await);
+        assert_eq!(a.1.len(), 5);
+        assert!(
+            a.1.iter()
+                .any(|r| r.contains("39.9 ") && r.ends_with("Restricted"))
+        );
+        assert_eq!(a.2.len(), 2, "{:?}", a.2);
+        let closed_row = a.2.iter().find(|h| h.contains("CHA-2")).unwrap();
+        assert!(
+            !closed_row.ends_with("None"),
+            "closed: inactive from a day: {closed_row}"
+        );
+        assert_eq!(a.3.len(), 2);
+        assert_eq!(a, b);
+    }
 }

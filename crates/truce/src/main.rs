@@ -654,7 +654,7 @@ async fn serve(
     state.mission_key = key.map(Arc::new);
     state
         .spatial
-        .rebuild(&*state.store)
+        .rebuild(state.store.clone())
         .await
         .map_err(|p| anyhow::anyhow!("spatial index: {}", p.detail.unwrap_or_default()))?;
     truce_server::serve(listener, state, shutdown).await?;
