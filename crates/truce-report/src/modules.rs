@@ -981,18 +981,10 @@ fn watch_box(site: &Site) -> [f64; 4] {
 impl Section for ProtectedSites {
     async fn compute(&self, cx: &SectionContext<'_>) -> Result<Option<SectionData>, ReportError> {
         let (p, prev) = (cx.period, cx.previous);
-        let sites = records::<Site>(cx.store, EntityKind::Site, None, None).await?;
         // Assessments up to the end of the period, from the index alone:
         // time (`assessed_at`), condition (`category`), site (`refs`).
         let mut aq = ListQuery::new(EntityKind::SiteAssessment, Sensitivity::Restricted);
         aq.to = Some(p.end());
-        let assessments: Vec<IndexRow> = cx
-            .store
-            .index_rows(&aq)
-            .await?
-            .into_iter()
-            .filter(|a| a.time_start.is_some())
-            .collect();
         // Incidents of both periods that stand (not refuted, not merged):
         // their time and point only.
         let mut iq = ListQuery::new(EntityKind::Incident, Sensitivity::Restricted);
@@ -1001,10 +993,19 @@ impl Section for ProtectedSites {
         iq.to = Some(p.end());
         iq.not_category = vec![DUPLICATE.into()];
         iq.not_status = vec![VerificationStatus::Refuted.as_str().into()];
-        let incidents: Vec<(Timestamp, LatLon)> = cx
-            .store
-            .index_rows(&iq)
-            .await?
+        // Three reads side by side: at ten years the assessments alone
+        // (thousands of rows spread through the file) are the bulletin's
+        // longest read.
+        let (sites, assessments, incidents) = futures::try_join!(
+            records::<Site>(cx.store, EntityKind::Site, None, None),
+            async { Ok(cx.store.index_rows(&aq).await?) },
+            async { Ok(cx.store.index_rows(&iq).await?) },
+        )?;
+        let assessments: Vec<IndexRow> = assessments
+            .into_iter()
+            .filter(|a| a.time_start.is_some())
+            .collect();
+        let incidents: Vec<(Timestamp, LatLon)> = incidents
             .into_iter()
             .filter_map(|r| {
                 let (lon, lat) = r.point?;

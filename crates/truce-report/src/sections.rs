@@ -229,20 +229,31 @@ pub(crate) async fn open_hazards(
 #[async_trait]
 impl Section for Violations {
     async fn compute(&self, cx: &SectionContext<'_>) -> Result<Option<SectionData>, ReportError> {
-        let aors = typed::<Aor>(
-            &all(
+        let trend = Period::ending(cx.period.to, 30);
+        // The AoRs, the violations of this period and the previous one
+        // (index rows: time and point only, however many there are) and the
+        // 30-day trend (one count per day, computed by the store), read
+        // side by side.
+        let (aors, incidents, per_day_counts) = futures::try_join!(
+            all(
                 cx.store,
                 ListQuery::new(EntityKind::Aor, Sensitivity::Restricted),
-            )
-            .await?,
-        );
-        let trend = Period::ending(cx.period.to, 30);
-        // The violations of this period and the previous one: index rows
-        // (time and point) only, however many there are.
-        let incidents: Vec<(Timestamp, f64, f64)> = cx
-            .store
-            .index_rows(&violations_query(cx.previous.start(), cx.period.end()))
-            .await?
+            ),
+            async {
+                Ok(cx
+                    .store
+                    .index_rows(&violations_query(cx.previous.start(), cx.period.end()))
+                    .await?)
+            },
+            async {
+                Ok(cx
+                    .store
+                    .aggregate(&violations_query(trend.start(), trend.end()), Grouping::Day)
+                    .await?)
+            },
+        )?;
+        let aors = typed::<Aor>(&aors);
+        let incidents: Vec<(Timestamp, f64, f64)> = incidents
             .into_iter()
             .filter_map(|r| {
                 let (lon, lat) = r.point?;
@@ -260,16 +271,20 @@ impl Section for Violations {
             .collect();
         let mut s = SectionData::new("violations", "Ceasefire violations");
         let mut total = (0usize, 0usize);
+        // The periods as instants, once (the loops run over every incident).
+        let within = |p: &Period| {
+            let (from, to) = (p.start(), p.end());
+            move |t: Timestamp| t >= from && t <= to
+        };
+        let (in_period, in_previous) = (within(&cx.period), within(&cx.previous));
         for (code, name, shape, _) in &shapes {
-            let inside = |p: &Period| {
+            let inside = |p: &dyn Fn(Timestamp) -> bool| {
                 incidents
                     .iter()
-                    .filter(|(t, lon, lat)| {
-                        p.contains(*t) && shape.contains(&Point::new(*lon, *lat))
-                    })
+                    .filter(|(t, lon, lat)| p(*t) && shape.contains(&Point::new(*lon, *lat)))
                     .count()
             };
-            let (now, before) = (inside(&cx.period), inside(&cx.previous));
+            let (now, before) = (inside(&in_period), inside(&in_previous));
             total.0 += now;
             total.1 += before;
             s.figures.push(Figure {
@@ -279,10 +294,10 @@ impl Section for Violations {
                 previous: Some(before as f64),
             });
         }
-        let outside = |p: &Period| {
+        let outside = |p: &dyn Fn(Timestamp) -> bool| {
             incidents
                 .iter()
-                .filter(|(t, _, _)| p.contains(*t))
+                .filter(|(t, _, _)| p(*t))
                 .filter(|(_, lon, lat)| {
                     !shapes
                         .iter()
@@ -290,7 +305,7 @@ impl Section for Violations {
                 })
                 .count()
         };
-        let (out_now, out_before) = (outside(&cx.period), outside(&cx.previous));
+        let (out_now, out_before) = (outside(&in_period), outside(&in_previous));
         if out_now + out_before > 0 || shapes.is_empty() {
             s.figures.push(Figure {
                 key: "violations.outside_aor".into(),
@@ -317,14 +332,9 @@ impl Section for Violations {
                 total.1
             ));
         }
-        // The 30-day trend: one count per day, computed by the store.
         let mut per_day: std::collections::BTreeMap<String, f64> =
             trend.days().map(|d| (d.to_string(), 0.0)).collect();
-        for b in cx
-            .store
-            .aggregate(&violations_query(trend.start(), trend.end()), Grouping::Day)
-            .await?
-        {
+        for b in per_day_counts {
             if let Some(v) = per_day.get_mut(&b.key) {
                 *v += b.count as f64;
             }

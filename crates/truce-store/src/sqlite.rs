@@ -678,38 +678,14 @@ impl Store for SqliteStore {
     }
 
     async fn index_rows(&self, q: &ListQuery) -> Result<Vec<crate::IndexRow>, StoreError> {
-        let mut b = QueryBuilder::<Sqlite>::new(
-            "SELECT id, t_start, category, tags, status, quantity, sensitivity, geometry, refs FROM records WHERE ",
-        );
-        push_filters(&mut b, q);
-        b.push(" ORDER BY t_start, rid");
-        let rows = b.build().fetch_all(&self.read).await?;
-        rows.iter()
-            .map(|r| {
-                let point = r.get::<Option<&str>, _>(7).and_then(point_of);
-                Ok(crate::IndexRow {
-                    id: uuid(r.get(0))?,
-                    time_start: r
-                        .get::<Option<i64>, _>(1)
-                        .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
-                    point,
-                    category: r.get(2),
-                    tags: r
-                        .get::<&str, _>(3)
-                        .split_whitespace()
-                        .map(str::to_string)
-                        .collect(),
-                    status: r.get(4),
-                    quantity: r.get(5),
-                    refs: r
-                        .get::<&str, _>(8)
-                        .split_whitespace()
-                        .map(uuid)
-                        .collect::<Result<_, _>>()?,
-                    sensitivity: sens_from(r.get(6)),
-                })
-            })
-            .collect()
+        // Thousands of rows for a bulletin: read by the bulk reader, which
+        // hands the whole result over once instead of each row across
+        // threads.
+        let bulk = self.bulk.clone();
+        let q = q.clone();
+        tokio::task::spawn_blocking(move || bulk.index_rows(&q))
+            .await
+            .map_err(|_| StoreError::Closed)?
     }
 
     async fn delivered_totals(

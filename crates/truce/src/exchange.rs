@@ -456,8 +456,10 @@ async fn export_incidents(
 }
 
 /// Pages read and formatted at once: more than the cores, so that both
-/// cores format while the disk serves the reads of the next pages.
-const PARALLEL_PAGES: usize = 4;
+/// cores format while the disk serves the reads of the next pages (at 10M
+/// incidents in a file larger than memory, 8 gave 7 % more than 4, for
+/// about 60 MiB more).
+const PARALLEL_PAGES: usize = 8;
 
 fn stored(r: truce_store::RawRecord<'_>) -> StoredRecord<'_> {
     StoredRecord {

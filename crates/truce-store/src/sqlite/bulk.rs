@@ -19,8 +19,8 @@ use std::time::Duration;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags};
 
-use super::{SqlSink, push_page, sens_from};
-use crate::{ListQuery, RawPage, StoreError};
+use super::{SqlSink, point_of, push_filters, push_page, sens_from, uuid};
+use crate::{IndexRow, ListQuery, RawPage, StoreError};
 
 /// A statement and its bound values, built by `push_filters`.
 #[derive(Debug, Default)]
@@ -114,6 +114,61 @@ impl BulkReader {
         }
         page
     }
+}
+
+impl BulkReader {
+    /// [`crate::Store::index_rows`]: every record of `q` as its index
+    /// columns, oldest time first.
+    pub(super) fn index_rows(&self, q: &ListQuery) -> Result<Vec<IndexRow>, StoreError> {
+        let mut sql = Sql::default();
+        sql.sql(
+            "SELECT id, t_start, category, tags, status, quantity, sensitivity, geometry, refs \
+             FROM records WHERE ",
+        );
+        push_filters(&mut sql, q);
+        sql.sql(" ORDER BY t_start, rid");
+        let conn = self.connect()?;
+        let rows = read_index_rows(&conn, &sql);
+        if let (Ok(_), Ok(mut idle)) = (&rows, self.idle.lock()) {
+            idle.push(conn);
+        }
+        rows
+    }
+}
+
+fn read_index_rows(conn: &Connection, sql: &Sql) -> Result<Vec<IndexRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(&sql.text)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(sql.binds.iter()))?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let text = |i: usize| -> Result<Option<&str>, StoreError> {
+            r.get_ref(i)?
+                .as_str_or_null()
+                .map_err(|e| StoreError::Corrupt(format!("reading index rows: {e}")))
+        };
+        out.push(IndexRow {
+            id: uuid(text(0)?.unwrap_or_default())?,
+            time_start: r
+                .get::<_, Option<i64>>(1)?
+                .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok()),
+            category: text(2)?.map(str::to_string),
+            tags: text(3)?
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
+            status: text(4)?.map(str::to_string),
+            quantity: r.get(5)?,
+            sensitivity: sens_from(r.get(6)?),
+            point: text(7)?.and_then(point_of),
+            refs: text(8)?
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(uuid)
+                .collect::<Result<_, _>>()?,
+        });
+    }
+    Ok(out)
 }
 
 fn read_page(conn: &Connection, sql: &Sql, limit: usize) -> Result<RawPage, StoreError> {
