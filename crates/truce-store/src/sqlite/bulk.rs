@@ -68,6 +68,9 @@ pub(super) struct BulkReader {
 /// small cache loses nothing and keeps memory flat with several
 /// connections reading slices side by side.
 const CACHE_KIB: i64 = 2 * 1024;
+/// Connections kept open between reads (an export reads up to 8 slices
+/// at once).
+const MAX_IDLE: usize = 16;
 /// Pages of 5,000 records of about 1 KB: room for one without regrowing.
 const PAGE_BYTES_PER_ROW: usize = 1024;
 
@@ -109,8 +112,8 @@ impl BulkReader {
         let conn = self.connect()?;
         let page = read_page(&conn, &sql, limit);
         // A connection that failed mid-read is dropped, not reused.
-        if let (Ok(_), Ok(mut idle)) = (&page, self.idle.lock()) {
-            idle.push(conn);
+        if page.is_ok() {
+            self.release(conn);
         }
         page
     }
@@ -129,10 +132,20 @@ impl BulkReader {
         sql.sql(" ORDER BY t_start, rid");
         let conn = self.connect()?;
         let rows = read_index_rows(&conn, &sql);
-        if let (Ok(_), Ok(mut idle)) = (&rows, self.idle.lock()) {
-            idle.push(conn);
+        if rows.is_ok() {
+            self.release(conn);
         }
         rows
+    }
+
+    /// Keeps a connection for the next read, up to [`MAX_IDLE`]; beyond
+    /// that (after a burst of reads side by side) it is closed.
+    fn release(&self, conn: Connection) {
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < MAX_IDLE
+        {
+            idle.push(conn);
+        }
     }
 }
 
