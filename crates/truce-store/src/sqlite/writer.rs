@@ -952,9 +952,7 @@ fn replay(seq: u64, response: &str) -> Result<Applied, StoreError> {
 fn append(
     head: &mut Head,
     batch: &mut Batch,
-    actor: &str,
-    reason: &Option<String>,
-    idempotency: &Option<crate::Idempotency>,
+    origin: &Origin<'_>,
     entity: &str,
     entity_id: Uuid,
     rid: Option<i64>,
@@ -968,10 +966,10 @@ fn append(
         entity_id,
         op,
         payload,
-        actor: actor.to_string(),
+        actor: origin.actor.to_string(),
         at: batch.now,
-        reason: reason.clone(),
-        idempotency_key: idempotency.as_ref().map(|i| i.key.clone()),
+        reason: origin.reason.clone(),
+        idempotency_key: origin.idempotency.as_ref().map(|i| i.key.clone()),
         prev_hash: head.hash,
         hash: GENESIS,
     }
@@ -1026,6 +1024,11 @@ fn apply_one(
         Some(j) => j.to_string(),
         None => canonical_json(data),
     };
+    let origin = Origin {
+        actor: &cmd.actor,
+        reason: &cmd.reason,
+        idempotency: &cmd.idempotency,
+    };
     // The command's record is moved into the stored state, not copied: the
     // command is not used again once applied.
     match &mut cmd.change {
@@ -1061,9 +1064,7 @@ fn apply_one(
             let seq = append(
                 head,
                 batch,
-                &cmd.actor,
-                &cmd.reason,
-                &cmd.idempotency,
+                &origin,
                 kind.as_str(),
                 *id,
                 Some(rid),
@@ -1111,9 +1112,7 @@ fn apply_one(
             let seq = append(
                 head,
                 batch,
-                &cmd.actor,
-                &cmd.reason,
-                &cmd.idempotency,
+                &origin,
                 kind.as_str(),
                 *id,
                 Some(rid),
@@ -1152,9 +1151,7 @@ fn apply_one(
             let seq = append(
                 head,
                 batch,
-                &cmd.actor,
-                &cmd.reason,
-                &cmd.idempotency,
+                &origin,
                 kind.as_str(),
                 *id,
                 Some(rid),
@@ -1178,9 +1175,7 @@ fn apply_one(
             let seq = append(
                 head,
                 batch,
-                &cmd.actor,
-                &cmd.reason,
-                &cmd.idempotency,
+                &origin,
                 entity,
                 *entity_id,
                 None,
@@ -1208,18 +1203,7 @@ fn apply_one(
                 "sha256": hex::encode(Sha256::digest(&body[..])),
             }));
             let id = Uuid::new_v5(&Uuid::NAMESPACE_URL, name.as_bytes());
-            let seq = append(
-                head,
-                batch,
-                &cmd.actor,
-                &cmd.reason,
-                &cmd.idempotency,
-                "asset",
-                id,
-                None,
-                Op::Update,
-                payload,
-            );
+            let seq = append(head, batch, &origin, "asset", id, None, Op::Update, payload);
             Ok(Ok(Done {
                 seq,
                 replayed: false,
@@ -1227,14 +1211,7 @@ fn apply_one(
                 created_id: Some(id),
             }))
         }
-        Change::Account(change) => {
-            let origin = Origin {
-                actor: &cmd.actor,
-                reason: &cmd.reason,
-                idempotency: &cmd.idempotency,
-            };
-            Ok(account(conn, head, batch, &origin, change)?.map(Done::from))
-        }
+        Change::Account(change) => Ok(account(conn, head, batch, &origin, change)?.map(Done::from)),
         Change::Atomic(parts) => {
             // Stage the parts on copies; keep them only if every part succeeds.
             let mut t_head = *head;
@@ -1373,18 +1350,7 @@ fn account(
                     now.to_string(),
                 ])?;
             let payload = canonical_json(&serde_json::json!({"username": username, "role": role}));
-            let seq = append(
-                head,
-                batch,
-                cmd.actor,
-                cmd.reason,
-                cmd.idempotency,
-                "user",
-                id,
-                None,
-                Op::Create,
-                payload,
-            );
+            let seq = append(head, batch, cmd, "user", id, None, Op::Create, payload);
             done(seq, id)
         }
         AccountChange::SetDisabled { username, disabled } => {
@@ -1401,18 +1367,7 @@ fn account(
                 canonical_json(&serde_json::json!({"username": username, "disabled": disabled}));
             let op = if *disabled { Op::Revoke } else { Op::Update };
             let id = uuid(&id)?;
-            let seq = append(
-                head,
-                batch,
-                cmd.actor,
-                cmd.reason,
-                cmd.idempotency,
-                "user",
-                id,
-                None,
-                op,
-                payload,
-            );
+            let seq = append(head, batch, cmd, "user", id, None, op, payload);
             done(seq, id)
         }
         AccountChange::CreateToken {
@@ -1433,18 +1388,7 @@ fn account(
                     now.to_string(),
                 ])?;
             let payload = canonical_json(&serde_json::json!({"username": username, "name": name}));
-            let seq = append(
-                head,
-                batch,
-                cmd.actor,
-                cmd.reason,
-                cmd.idempotency,
-                "token",
-                id,
-                None,
-                Op::Create,
-                payload,
-            );
+            let seq = append(head, batch, cmd, "token", id, None, Op::Create, payload);
             done(seq, id)
         }
         AccountChange::RevokeToken { id } => {
@@ -1457,9 +1401,7 @@ fn account(
             let seq = append(
                 head,
                 batch,
-                cmd.actor,
-                cmd.reason,
-                cmd.idempotency,
+                cmd,
                 "token",
                 *id,
                 None,
@@ -1486,18 +1428,7 @@ fn account(
             ])?;
             let payload = canonical_json(&serde_json::json!({"username": username}));
             let uid = uuid(&uid)?;
-            let seq = append(
-                head,
-                batch,
-                cmd.actor,
-                cmd.reason,
-                cmd.idempotency,
-                "user",
-                uid,
-                None,
-                Op::Login,
-                payload,
-            );
+            let seq = append(head, batch, cmd, "user", uid, None, Op::Login, payload);
             done(seq, uid)
         }
         AccountChange::EndSession { token_hash } => {
