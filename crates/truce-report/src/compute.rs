@@ -67,7 +67,13 @@ impl Period {
 
     /// Whether `t` falls in the period.
     pub fn contains(&self, t: Timestamp) -> bool {
-        t >= self.start() && t <= self.end()
+        self.instants().contains(&t)
+    }
+
+    /// The period as instants, first to last: for testing many times
+    /// against it without converting its days each time.
+    pub fn instants(&self) -> std::ops::RangeInclusive<Timestamp> {
+        self.start()..=self.end()
     }
 
     /// Each day.

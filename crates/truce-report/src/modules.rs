@@ -8,6 +8,7 @@
 //! ever counted, never named.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::RangeInclusive;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -1024,8 +1025,7 @@ impl Section for ProtectedSites {
             }
         }
         let of_site = |site: Uuid| of_site.get(&site).map_or(&[][..], Vec::as_slice);
-        let within = |per: &Period| (per.start(), per.end());
-        let (this, before) = (within(&p), within(&prev));
+        let (this, before) = (p.instants(), prev.instants());
         let latest = |site: Uuid, at: Timestamp| {
             of_site(site)
                 .iter()
@@ -1034,23 +1034,18 @@ impl Section for ProtectedSites {
                 .max_by(|x, y| x.time_start.cmp(&y.time_start).then(x.id.cmp(&y.id)))
         };
         let condition = |a: Option<&IndexRow>| a.and_then(|a| a.category.clone());
-        let assessed_in = |site: Uuid, (from, to): (Timestamp, Timestamp)| {
+        let assessed_in = |site: Uuid, per: &RangeInclusive<Timestamp>| {
             of_site(site)
                 .iter()
-                .filter(|a| a.time_start.is_some_and(|t| t >= from && t <= to))
+                .filter(|a| a.time_start.is_some_and(|t| per.contains(&t)))
                 .count()
         };
-        let near = |site: &Site, (from, to): (Timestamp, Timestamp)| {
+        let near = |site: &Site, per: &RangeInclusive<Timestamp>| {
             let [x0, y0, x1, y1] = watch_box(site);
             incidents
                 .iter()
                 .filter(|(t, l)| {
-                    *t >= from
-                        && *t <= to
-                        && l.lon >= x0
-                        && l.lon <= x1
-                        && l.lat >= y0
-                        && l.lat <= y1
+                    per.contains(t) && l.lon >= x0 && l.lon <= x1 && l.lat >= y0 && l.lat <= y1
                 })
                 .filter(|(_, l)| site.distance_to_point_m(*l) <= site.watch_radius_m)
                 .count()
@@ -1061,11 +1056,11 @@ impl Section for ProtectedSites {
         for (env, site) in &sites {
             let l = latest(env.id, p.end());
             let lb = latest(env.id, prev.end());
-            tot[0] += assessed_in(env.id, this);
-            tot[1] += assessed_in(env.id, before);
+            tot[0] += assessed_in(env.id, &this);
+            tot[1] += assessed_in(env.id, &before);
             tot[2] += usize::from(condition(l).as_deref().is_some_and(damaged));
             tot[3] += usize::from(condition(lb).as_deref().is_some_and(damaged));
-            let (n, nb) = (near(site, this), near(site, before));
+            let (n, nb) = (near(site, &this), near(site, &before));
             tot[4] += n;
             tot[5] += nb;
             rows.push(vec![
@@ -1074,7 +1069,7 @@ impl Section for ProtectedSites {
                 condition(l).as_deref().map_or("not assessed".into(), words),
                 l.and_then(|a| a.time_start)
                     .map_or(String::new(), |t| t.strftime("%Y-%m-%d").to_string()),
-                assessed_in(env.id, this).to_string(),
+                assessed_in(env.id, &this).to_string(),
                 n.to_string(),
             ]);
         }

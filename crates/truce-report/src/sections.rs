@@ -7,6 +7,7 @@ use geo::{Contains, MultiPolygon, Point};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::ops::RangeInclusive;
 use truce_core::geometry::Area;
 use truce_core::incident::{CEASEFIRE_VIOLATION, DUPLICATE, Incident, VerificationStatus};
 use truce_core::mine::{HazardArea, HazardStatus};
@@ -272,16 +273,14 @@ impl Section for Violations {
         let mut s = SectionData::new("violations", "Ceasefire violations");
         let mut total = (0usize, 0usize);
         // The periods as instants, once (the loops run over every incident).
-        let within = |p: &Period| {
-            let (from, to) = (p.start(), p.end());
-            move |t: Timestamp| t >= from && t <= to
-        };
-        let (in_period, in_previous) = (within(&cx.period), within(&cx.previous));
+        let (in_period, in_previous) = (cx.period.instants(), cx.previous.instants());
         for (code, name, shape, _) in &shapes {
-            let inside = |p: &dyn Fn(Timestamp) -> bool| {
+            let inside = |p: &RangeInclusive<Timestamp>| {
                 incidents
                     .iter()
-                    .filter(|(t, lon, lat)| p(*t) && shape.contains(&Point::new(*lon, *lat)))
+                    .filter(|(t, lon, lat)| {
+                        p.contains(t) && shape.contains(&Point::new(*lon, *lat))
+                    })
                     .count()
             };
             let (now, before) = (inside(&in_period), inside(&in_previous));
@@ -294,10 +293,10 @@ impl Section for Violations {
                 previous: Some(before as f64),
             });
         }
-        let outside = |p: &dyn Fn(Timestamp) -> bool| {
+        let outside = |p: &RangeInclusive<Timestamp>| {
             incidents
                 .iter()
-                .filter(|(t, _, _)| p(*t))
+                .filter(|(t, _, _)| p.contains(t))
                 .filter(|(_, lon, lat)| {
                     !shapes
                         .iter()

@@ -99,18 +99,11 @@ async fn csv_round_trip_is_identical() {
     }
     drop(server);
 
+    let export_csv = ["export", "--kind", "incidents", "--format", "csv"];
     let first = a.path("a.csv");
     common::truce_ok(
         &a.db,
-        &[
-            "export",
-            "--kind",
-            "incidents",
-            "--format",
-            "csv",
-            "-o",
-            first.to_str().unwrap(),
-        ],
+        &[&export_csv[..], &["-o", first.to_str().unwrap()]].concat(),
     );
     let text = std::fs::read_to_string(&first).unwrap();
     assert!(text.starts_with("id,sensitivity,occurred_at,"), "{text}");
@@ -122,18 +115,7 @@ async fn csv_round_trip_is_identical() {
     assert!(text.contains(",restricted,"));
     // A file meant for a role holds only what that role may read.
     for (role, expected) in [("viewer", 6), ("observer", 24), ("analyst", 30)] {
-        let csv = common::truce_ok(
-            &a.db,
-            &[
-                "export",
-                "--kind",
-                "incidents",
-                "--format",
-                "csv",
-                "--role",
-                role,
-            ],
-        );
+        let csv = common::truce_ok(&a.db, &[&export_csv[..], &["--role", role]].concat());
         let rows = csv::Reader::from_reader(csv.as_bytes()).records().count();
         assert_eq!(rows, expected, "--role {role}");
         assert_eq!(
