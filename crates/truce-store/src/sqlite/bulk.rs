@@ -230,4 +230,24 @@ mod tests {
             "/a b/c%3fd%23e%25f.db"
         );
     }
+
+    /// `.cargo/config.toml` compiles SQLite without the shared page cache
+    /// group and memory statistics (ARCHITECTURE.md, "SQLite build"); a
+    /// build that lost those flags would contend on two global mutexes
+    /// again without any test noticing but this one.
+    #[test]
+    fn sqlite_is_built_without_global_page_cache_or_memory_statistics() {
+        let conn = Connection::open_in_memory().unwrap();
+        let mut stmt = conn.prepare("PRAGMA compile_options").unwrap();
+        let options: Vec<String> = stmt
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "{options:?}"
+        );
+        assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
+    }
 }
