@@ -80,7 +80,7 @@ struct PostInfo {
 async fn all(store: &dyn Store, kind: EntityKind) -> Result<Vec<Envelope>> {
     let mut q = ListQuery::new(kind, Sensitivity::Restricted);
     q.oldest_first = true;
-    Ok(truce_store::list_all(store, q).await?)
+    Ok(store.list_all(q).await?)
 }
 
 /// Every instant and date in a record, as seconds (dates at midnight UTC).

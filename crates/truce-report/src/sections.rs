@@ -137,7 +137,7 @@ pub fn sections() -> Vec<Box<dyn Section>> {
 /// Every record of `q`, following cursors.
 pub(crate) async fn all(store: &dyn Store, mut q: ListQuery) -> Result<Vec<Envelope>, ReportError> {
     q.oldest_first = true;
-    Ok(truce_store::list_all(store, q).await?)
+    Ok(store.list_all(q).await?)
 }
 
 pub(crate) fn typed<T: serde::de::DeserializeOwned>(envs: &[Envelope]) -> Vec<(Envelope, T)> {

@@ -42,15 +42,15 @@ pub(crate) async fn by_party(
     let Some(max) = access::max_readable(p.role, EntityKind::Party) else {
         return Ok(Vec::new());
     };
-    let mut parties: Vec<(String, Envelope)> =
-        truce_store::list_all(store, ListQuery::new(EntityKind::Party, max))
-            .await?
-            .into_iter()
-            .filter_map(|e| {
-                let party: Party = serde_json::from_value(e.data.clone()).ok()?;
-                Some((party.short_name.unwrap_or(party.name), e))
-            })
-            .collect();
+    let mut parties: Vec<(String, Envelope)> = store
+        .list_all(ListQuery::new(EntityKind::Party, max))
+        .await?
+        .into_iter()
+        .filter_map(|e| {
+            let party: Party = serde_json::from_value(e.data.clone()).ok()?;
+            Some((party.short_name.unwrap_or(party.name), e))
+        })
+        .collect();
     parties.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.id.cmp(&b.1.id)));
     let mut out = Vec::new();
     for (name, env) in parties {
@@ -73,7 +73,8 @@ pub(crate) async fn by_aor(
     let Some(max) = access::max_readable(p.role, EntityKind::Aor) else {
         return Ok(Vec::new());
     };
-    let mut aors: Vec<Aor> = truce_store::list_all(store, ListQuery::new(EntityKind::Aor, max))
+    let mut aors: Vec<Aor> = store
+        .list_all(ListQuery::new(EntityKind::Aor, max))
         .await?
         .into_iter()
         .filter_map(|e| serde_json::from_value(e.data).ok())
@@ -88,7 +89,7 @@ pub(crate) async fn by_aor(
         aq.bbox = Some(bbox);
         aq.cursor = None;
         let (mut count, mut sum) = (0u64, 0.0);
-        for env in truce_store::list_all(store, aq).await? {
+        for env in store.list_all(aq).await? {
             let Some(idx) = q.kind.index_of(&env.data) else {
                 continue;
             };

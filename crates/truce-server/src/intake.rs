@@ -182,7 +182,7 @@ async fn document_answer(store: &dyn Store, p: &Principal, id: Uuid) -> ApiResul
     let mut q = ListQuery::new(EntityKind::IntakeCandidate, max);
     q.reference = Some(id);
     q.oldest_first = true;
-    let cands = truce_store::list_all(store, q).await?;
+    let cands = store.list_all(q).await?;
     let candidates: Vec<Value> = cands.iter().map(candidate_wire).collect();
     let merged = candidates
         .iter()
@@ -258,7 +258,7 @@ async fn post_document(
         q.status = Some(CandidateStatus::Pending.as_str().into());
         q.oldest_first = true;
         let mut pending: Vec<(Envelope, Candidate, bool)> = Vec::new();
-        for env in truce_store::list_all(store, q).await? {
+        for env in store.list_all(q).await? {
             let c: Candidate = decode(&env)?;
             pending.push((env, c, false));
         }
@@ -332,7 +332,9 @@ async fn list_documents(
         .filter(|s| !s.is_empty())
         .map(|s| s.to_lowercase());
     q.category = params.get("outlet").filter(|s| !s.is_empty()).cloned();
-    let items: Vec<Value> = truce_store::list_all(&*state.store, q)
+    let items: Vec<Value> = state
+        .store
+        .list_all(q)
         .await?
         .iter()
         .map(|e| {
@@ -404,7 +406,9 @@ async fn list_candidates(
         (None, Some(k)) => q.category = Some(format!("kind:{k}")),
         (None, None) => {}
     }
-    let items: Vec<Value> = truce_store::list_all(&*state.store, q)
+    let items: Vec<Value> = state
+        .store
+        .list_all(q)
         .await?
         .iter()
         .map(candidate_wire)

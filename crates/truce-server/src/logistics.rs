@@ -78,7 +78,7 @@ pub async fn route_hits(
     q.bbox = route
         .bbox()
         .map(|[a, b, c, d]| [a - 0.05, b - 0.05, c + 0.05, d + 0.05]);
-    for env in truce_store::list_all(store, q).await? {
+    for env in store.list_all(q).await? {
         let Ok(h) = serde_json::from_value::<HazardArea>(env.data) else {
             continue;
         };
@@ -101,7 +101,7 @@ pub async fn route_hits(
         .bbox()
         .map(|[a, b, c, d]| [a - 0.05, b - 0.05, c + 0.05, d + 0.05]);
     q.from = Some(Timestamp::now() - SignedDuration::from_hours(RECENT_INCIDENT_HOURS));
-    for env in truce_store::list_all(store, q).await? {
+    for env in store.list_all(q).await? {
         if let Some(idx) = EntityKind::Incident.index_of(&env.data)
             && let Some([x, y, _, _]) = idx.bbox
         {
@@ -460,7 +460,7 @@ pub async fn set_status(
             if b.status == ConvoyStatus::Arrived {
                 let mut q = ListQuery::new(EntityKind::ManifestLine, Sensitivity::Restricted);
                 q.reference = Some(convoy_id);
-                let lines = truce_store::list_all(store, q).await?;
+                let lines = store.list_all(q).await?;
                 for (i, d) in b.delivered.iter().enumerate() {
                     if !lines.iter().any(|l| l.id == d.line) {
                         return Err(Problem::field(
@@ -681,7 +681,8 @@ pub async fn reconcile(store: &dyn Store, p: &Principal, warehouse: Uuid) -> Api
     let (_, wh) = ops::load::<Warehouse>(store, p, warehouse).await?;
     let mut q = ListQuery::new(EntityKind::StockMovement, Sensitivity::Restricted);
     q.reference = Some(warehouse);
-    let moves: Vec<StockMovement> = truce_store::list_all(store, q)
+    let moves: Vec<StockMovement> = store
+        .list_all(q)
         .await?
         .into_iter()
         .filter_map(|e| serde_json::from_value(e.data).ok())

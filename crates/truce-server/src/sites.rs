@@ -72,7 +72,7 @@ pub async fn nearby(
     q.from = crate::mine::time_param(params, "from")?;
     q.to = crate::mine::time_param(params, "to")?;
     let mut incidents = Vec::new();
-    for e in truce_store::list_all(store, q).await? {
+    for e in store.list_all(q).await? {
         let Some(idx) = EntityKind::Incident.index_of(&e.data) else {
             continue;
         };
@@ -90,7 +90,7 @@ pub async fn nearby(
     let mut q = query(p, EntityKind::HazardArea);
     q.bbox = Some(bbox);
     let mut hazards = Vec::new();
-    for e in truce_store::list_all(store, q).await? {
+    for e in store.list_all(q).await? {
         let Ok(h) = serde_json::from_value::<HazardArea>(e.data) else {
             continue;
         };
@@ -113,7 +113,8 @@ pub async fn nearby(
     hazards.sort_by(by_distance);
     let mut q = query(p, EntityKind::SiteAssessment);
     q.reference = Some(id);
-    let mut history: Vec<(jiff::Timestamp, Value)> = truce_store::list_all(store, q)
+    let mut history: Vec<(jiff::Timestamp, Value)> = store
+        .list_all(q)
         .await?
         .into_iter()
         .filter_map(|e| {

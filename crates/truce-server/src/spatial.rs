@@ -369,9 +369,9 @@ impl SpatialCache {
                 started.elapsed().as_secs_f64()
             );
             for kind in [EntityKind::HazardArea, EntityKind::Aor, EntityKind::Post] {
-                let records =
-                    truce_store::list_all(&*store, ListQuery::new(kind, Sensitivity::Restricted))
-                        .await?;
+                let records = store
+                    .list_all(ListQuery::new(kind, Sensitivity::Restricted))
+                    .await?;
                 for r in records {
                     for e in store.history(r.id).await? {
                         if e.seq <= head.seq {

@@ -545,11 +545,9 @@ pub async fn raw_page_via_list<S: Store + ?Sized>(
     Ok(raw)
 }
 
-/// Every record of `q` from its cursor on, in its order, following the
-/// cursors page after page (pages of 10,000): for the few callers that
-/// need a whole small kind in memory (parties, AoRs, a site's
-/// assessments). Bulk reads of a large kind stream with [`read_ahead`].
-pub async fn list_all<S: Store + ?Sized>(
+/// Every record of `q` from its cursor on, one page after another: what
+/// [`Store::list_all`] does unless a backend knows better.
+pub async fn walk_pages<S: Store + ?Sized>(
     store: &S,
     mut q: ListQuery,
 ) -> Result<Vec<Envelope>, StoreError> {
@@ -757,6 +755,14 @@ pub trait Store: Send + Sync + 'static {
     /// where an oldest-first walk begun now ends, so that it can be cut
     /// into slices ([`ListQuery::until`]).
     async fn last_cursor(&self) -> Result<Option<i64>, StoreError>;
+    /// Every record of `q` from its cursor on, in its order (its limit is
+    /// ignored): for the callers that need a whole kind of modest size in
+    /// memory (parties, AoRs, a site's assessments, a bulletin's mine
+    /// tasks). Bulk reads of a large kind stream with [`read_ahead`]. This
+    /// default follows the cursors page after page ([`walk_pages`]).
+    async fn list_all(&self, q: ListQuery) -> Result<Vec<Envelope>, StoreError> {
+        walk_pages(self, q).await
+    }
     /// The journal entries about one entity, oldest first.
     async fn history(&self, entity_id: Uuid) -> Result<Vec<JournalEntry>, StoreError>;
     /// Journal entries after `after_seq`, oldest first (replication, export).

@@ -797,3 +797,53 @@ async fn read_only_copy_exports_the_same_pages() {
         Err(StoreError::Closed)
     ));
 }
+
+/// SQLite's `list_all` finds the rids first and reads the records in
+/// chunks side by side (700 records: three chunks); the records and their
+/// order must be those of one page after another, in both orders, from a
+/// cursor, and with a filter the covering index does not hold.
+#[tokio::test]
+async fn list_all_in_chunks_gives_the_walk_page_by_page() {
+    let (_d, s) = open().await;
+    let cmds = (0..700)
+        .map(|i| create(Uuid::new_v4(), &format!("note {}", i % 3), None))
+        .collect();
+    s.apply_all(cmds).await.unwrap();
+    async fn pages(s: &SqliteStore, mut q: ListQuery) -> Vec<Uuid> {
+        q.limit = 37;
+        let mut out = Vec::new();
+        loop {
+            let page = s.list(&q).await.unwrap();
+            out.extend(page.items.iter().map(|e| e.id));
+            match page.next_cursor {
+                Some(c) => q.cursor = Some(c),
+                None => return out,
+            }
+        }
+    }
+    let all = ListQuery::new(EntityKind::Incident, Sensitivity::Restricted);
+    let mut queries = Vec::new();
+    for oldest_first in [true, false] {
+        let mut q = all.clone();
+        q.oldest_first = oldest_first;
+        queries.push(q.clone());
+        let mut filtered = q.clone();
+        filtered.text = Some("note 1".into());
+        queries.push(filtered);
+        let first = s.list(&q).await.unwrap();
+        q.cursor = first.next_cursor;
+        queries.push(q);
+    }
+    for q in queries {
+        let expected = pages(&s, q.clone()).await;
+        assert!(expected.len() > 200, "{q:?}");
+        let got: Vec<Uuid> = s
+            .list_all(q.clone())
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(got, expected, "{q:?}");
+    }
+}
