@@ -80,10 +80,13 @@ peak_rss() { awk '/^VmHWM/ {print $2 " " $3}' "/proc/$1/status"; }
 # 1. Sustained POST /api/v1/incidents
 if [[ "$SKIP_LOAD" != 1 ]]; then
   DB=$WORK/load.db
-  if [[ -n "$PAGE_SIZE" ]]; then
-    sqlite3 "$DB" "PRAGMA page_size = $PAGE_SIZE; PRAGMA journal_mode = WAL; CREATE TABLE page_size_probe (x); DROP TABLE page_size_probe;" >/dev/null
-  fi
   "$TRUCE" --db "$DB" init --name Bench --admin admin >/dev/null
+  if [[ -n "$PAGE_SIZE" ]]; then
+    # `truce init` makes a new file only; a WAL database changes its page
+    # size by a VACUUM outside WAL mode.
+    sqlite3 "$DB" "PRAGMA journal_mode = DELETE; PRAGMA page_size = $PAGE_SIZE; VACUUM; PRAGMA journal_mode = WAL;" >/dev/null
+    echo "== page size: $(sqlite3 "$DB" 'PRAGMA page_size')"
+  fi
   # EXTRA_SQL='CREATE INDEX ...' runs on the load database before the
   # server starts, e.g. to measure what an index costs per write.
   if [[ -n "${EXTRA_SQL:-}" ]]; then sqlite3 "$DB" "$EXTRA_SQL"; fi
