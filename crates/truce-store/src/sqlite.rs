@@ -556,9 +556,9 @@ fn push_slice(b: &mut impl SqlSink, q: &ListQuery) {
     }
 }
 
-/// How many chunks `list_all` reads side by side at most, and the fewest
-/// records worth a chunk of its own.
+/// How many chunks of records `list_all` reads side by side at most.
 const LIST_ALL_CHUNKS: usize = 4;
+/// The fewest records worth a chunk (and a query) of their own.
 const MIN_LIST_ALL_CHUNK: usize = 256;
 
 /// Space-delimited list with a leading and trailing space, so `instr` with
