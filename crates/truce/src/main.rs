@@ -3,6 +3,11 @@
 //! `truce.db`); `demo` makes its own in a temporary directory.
 #![forbid(unsafe_code)]
 
+/// mimalloc instead of glibc's allocator, whose own work was 9-11 % of the
+/// server's and a bulletin's CPU (bench/README.md, sixth session).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod bulletin_cli;
 mod demo;
 mod demo_ops;
