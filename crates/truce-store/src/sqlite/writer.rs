@@ -607,14 +607,7 @@ fn replicate(
                             ));
                         }
                     };
-                    stage(
-                        &mut batch,
-                        &mut current,
-                        rid,
-                        Rc::new(env),
-                        Some(index),
-                        None,
-                    );
+                    stage(&mut batch, &mut current, rid, env, Some(index), None);
                 }
                 Op::Retract => {
                     let (rid, env) = current
@@ -628,7 +621,7 @@ fn replicate(
                     env.updated_by = e.actor.clone();
                     env.last_seq = e.seq;
                     let index = batch.by_rid.get(&rid).and_then(|w| w.index.clone());
-                    stage(&mut batch, &mut current, rid, Rc::new(env), index, None);
+                    stage(&mut batch, &mut current, rid, env, index, None);
                 }
                 Op::Read | Op::Login | Op::Revoke => {}
             }
@@ -1071,7 +1064,7 @@ fn apply_one(
                 Op::Create,
                 payload,
             );
-            let env = Rc::new(Envelope {
+            let env = Envelope {
                 id: *id,
                 kind: *kind,
                 version: 1,
@@ -1083,9 +1076,9 @@ fn apply_one(
                 updated_by: cmd.actor.clone(),
                 last_seq: seq,
                 data: std::mem::take(&mut record.data),
-            });
+            };
             let index = std::mem::take(&mut record.index);
-            stage(batch, current, rid, env.clone(), Some(index), Some(json));
+            let env = stage(batch, current, rid, env, Some(index), Some(json));
             Ok(Ok(Done::new(seq, env)))
         }
         Change::Update {
@@ -1119,7 +1112,7 @@ fn apply_one(
                 Op::Update,
                 payload,
             );
-            let env = Rc::new(Envelope {
+            let env = Envelope {
                 id: old.id,
                 kind: old.kind,
                 version: old.version + 1,
@@ -1131,9 +1124,9 @@ fn apply_one(
                 updated_by: cmd.actor.clone(),
                 last_seq: seq,
                 data: std::mem::take(&mut record.data),
-            });
+            };
             let index = std::mem::take(&mut record.index);
-            stage(batch, current, rid, env.clone(), Some(index), Some(json));
+            let env = stage(batch, current, rid, env, Some(index), Some(json));
             Ok(Ok(Done::new(seq, env)))
         }
         Change::Retract {
@@ -1162,9 +1155,8 @@ fn apply_one(
             env.updated_at = now;
             env.updated_by = cmd.actor.clone();
             env.last_seq = seq;
-            let env = Rc::new(env);
             let index = batch.by_rid.get(&rid).and_then(|w| w.index.clone());
-            stage(batch, current, rid, env.clone(), index, None);
+            let env = stage(batch, current, rid, env, index, None);
             Ok(Ok(Done::new(seq, env)))
         }
         Change::AuditRead {
@@ -1272,15 +1264,16 @@ fn apply_one(
 
 /// Records `env` as the current state of `rid` for the rest of the batch
 /// and queues its row (`data_json`: its data as canonical JSON, when
-/// already computed).
+/// already computed); gives back the shared state for the caller's answer.
 fn stage(
     batch: &mut Batch,
     current: &mut Current,
     rid: i64,
-    env: Rc<Envelope>,
+    env: Envelope,
     index: Option<IndexFields>,
     data_json: Option<String>,
-) {
+) -> Rc<Envelope> {
+    let env = Rc::new(env);
     current.insert(env.id, (rid, env.clone()));
     if batch
         .by_rid
@@ -1288,7 +1281,7 @@ fn stage(
             rid,
             RecordWrite {
                 rid,
-                env,
+                env: env.clone(),
                 index,
                 data_json,
             },
@@ -1297,6 +1290,7 @@ fn stage(
     {
         batch.records.push(rid);
     }
+    env
 }
 
 fn user_id(conn: &Connection, username: &str) -> Result<Option<String>, StoreError> {
