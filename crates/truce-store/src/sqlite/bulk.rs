@@ -109,17 +109,9 @@ impl BulkReader {
         let mut sql = Sql::default();
         sql.sql("SELECT rid, id, sensitivity, data FROM records WHERE ");
         let limit = push_page(&mut sql, q);
-        let conn = self.connect()?;
-        let page = read_page(&conn, &sql, limit);
-        // A connection that failed mid-read is dropped, not reused.
-        if page.is_ok() {
-            self.release(conn);
-        }
-        page
+        self.read(|conn| read_page(conn, &sql, limit))
     }
-}
 
-impl BulkReader {
     /// [`crate::Store::index_rows`]: every record of `q` as its index
     /// columns, oldest time first.
     pub(super) fn index_rows(&self, q: &ListQuery) -> Result<Vec<IndexRow>, StoreError> {
@@ -130,22 +122,25 @@ impl BulkReader {
         );
         push_filters(&mut sql, q);
         sql.sql(" ORDER BY t_start, rid");
-        let conn = self.connect()?;
-        let rows = read_index_rows(&conn, &sql);
-        if rows.is_ok() {
-            self.release(conn);
-        }
-        rows
+        self.read(|conn| read_index_rows(conn, &sql))
     }
 
-    /// Keeps a connection for the next read, up to [`MAX_IDLE`]; beyond
-    /// that (after a burst of reads side by side) it is closed.
-    fn release(&self, conn: Connection) {
+    /// Runs `f` on an idle connection (or a new one), then keeps the
+    /// connection for the next read, up to [`MAX_IDLE`]; beyond that (after
+    /// a burst of reads side by side) it is closed. A connection that
+    /// failed mid-read is dropped, not reused.
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let conn = self.connect()?;
+        let out = f(&conn)?;
         if let Ok(mut idle) = self.idle.lock()
             && idle.len() < MAX_IDLE
         {
             idle.push(conn);
         }
+        Ok(out)
     }
 }
 
