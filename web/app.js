@@ -9,6 +9,7 @@ import { AdminScreen } from './admin.js';
 import { moduleScreens } from './modules.js';
 import { LogisticsScreen } from './logistics.js';
 import { BulletinScreen } from './bulletins.js';
+import { IntakeScreen, INTAKE_ROLES } from './intake.js';
 
 const maplibregl = window.maplibregl;
 const MAX_PAGES = 50; // 50 pages x 1000 records
@@ -217,6 +218,7 @@ async function buildScreens() {
   ctx.convoyPlanning = state.user.role !== 'viewer' && await hasConvoyPlanning(paths);
   if (ctx.convoyPlanning) screens.push(new LogisticsScreen(ctx));
   if (await hasBulletins(paths)) screens.push(new BulletinScreen(ctx));
+  if (userCan(INTAKE_ROLES) && paths.has('/api/v1/intake/candidates')) screens.push(new IntakeScreen(ctx));
   for (const m of moduleScreens(ctx, paths)) if (!state.screens[m.id] && !screens.some((x) => x.id === m.id)) screens.push(m);
   if (userCan(['admin'])) screens.push(Object.assign(new AdminScreen(ctx), { id: 'admin', label: 'nav.admin', panel: 'admin-panel' }));
   const nav = $('nav');

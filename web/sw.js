@@ -3,11 +3,11 @@
 // Network first, cache as fallback: online, everything is fresh; offline, the
 // last copy of the app shell and of the layers an observer needs is used.
 // Only same-origin GETs are handled; API writes always go to the network.
-const SHELL_CACHE = 'truce-shell-v3';
+const SHELL_CACHE = 'truce-shell-v4';
 const DATA_CACHE = 'truce-data-v1';
 const SHELL = [
   './', 'index.html', 'style.css', 'app.js', 'i18n.js', 'util.js', 'outbox.js', 'report.js',
-  'triage.js', 'admin.js', 'modules.js', 'logistics.js', 'bulletins.js',
+  'triage.js', 'admin.js', 'modules.js', 'logistics.js', 'bulletins.js', 'intake.js',
   'vendor/maplibre-gl/maplibre-gl.js', 'vendor/maplibre-gl/maplibre-gl.css',
 ];
 // API reads kept for offline use: the mission, its basemap and the posts and

@@ -317,3 +317,61 @@ test('a commander views, downloads and verifies the signed bulletin', async (t) 
     assert.equal(bad, false);
   } finally { await b.close(); }
 });
+
+test('an analyst extracts facts from a wire story, sees their words in context, makes one an incident and rejects another', async (t) => {
+  if (!(await hasApi(/^\/api\/v1\/intake\/candidates$/)).length) {
+    t.skip('the intake API has not landed on this server');
+    return;
+  }
+  // Figures of this run only, so the queue holds no earlier report of them.
+  const violations = 20 + Math.floor(Math.random() * 900);
+  const tonnes = 1000 + Math.floor(Math.random() * 9000);
+  const title = token('intake');
+  const analyst = await apiAs('analyst');
+  const b = await openBrowser(t);
+  try {
+    const { page } = b;
+    await login(page, b.base, 'analyst');
+    await page.click('#nav-intake');
+    await page.click('#intake-new summary');
+    await page.fill('#intake-text', `Observers recorded ${violations} ceasefire violations near Khankendi on 11 March 2024, the ministry said. `
+      + `A convoy delivered ${tonnes} tonnes of flour to Lachin.`);
+    await page.fill('#intake-title', title);
+    await page.fill('#intake-outlet', 'Wire agency (illustrative)');
+    await page.fill('#intake-published', '2024-03-12');
+    await page.click('#intake-submit');
+    await page.waitForSelector('#intake-status:has-text("proposed")');
+
+    // The figure, with the exact words it came from, shown in the document.
+    const figure = page.locator('#intake-list li', { hasText: `violations.ceasefire: ${violations} count` });
+    await figure.waitFor();
+    assert.match(await figure.locator('q').first().textContent(), new RegExp(`^${violations} ceasefire violations$`));
+    await figure.getByRole('button', { name: 'Show in the document' }).click();
+    await figure.locator('blockquote mark').waitFor();
+    assert.equal(await figure.locator('blockquote mark').textContent(), `${violations} ceasefire violations`);
+    assert.match(await figure.locator('blockquote').textContent(), /^Observers recorded .* near Khankendi on 11 March 2024/);
+
+    // Accept it as a new incident: the incident keeps the document's words.
+    await figure.getByRole('button', { name: /^Accept as new incident/ }).click();
+    await figure.locator(':text("Accepted by analyst")').waitFor();
+    const id = await figure.getAttribute('data-id');
+    const cand = (await analyst(`/intake/candidates/${id}`)).body;
+    assert.equal(cand.status, 'accepted');
+    assert.equal(cand.review.record_kind, 'incident');
+    const incident = (await analyst(`/incidents/${cand.review.record}`)).body;
+    assert.equal(incident.sources[0].text, `${violations} ceasefire violations`);
+    assert.equal(incident.sources[0].outlet, 'Wire agency (illustrative)');
+    await screenshot(page, '11-intake');
+
+    // Reject the tonnage: a reason is asked for first, and kept.
+    const food = page.locator('#intake-list li', { hasText: `aid.food: ${tonnes} t` });
+    await food.getByRole('button', { name: /^Reject:/ }).click();
+    await food.locator('[role=alert]:has-text("Say why")').waitFor();
+    await food.getByRole('textbox').fill('Figure not confirmed by the convoy manifest');
+    await food.getByRole('button', { name: /^Reject:/ }).click();
+    await food.locator(':text("Rejected by analyst")').waitFor();
+    const rejected = (await analyst(`/intake/candidates/${await food.getAttribute('data-id')}`)).body;
+    assert.equal(rejected.status, 'rejected');
+    assert.equal(rejected.review.reason, 'Figure not confirmed by the convoy manifest');
+  } finally { await b.close(); }
+});
