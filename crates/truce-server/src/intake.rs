@@ -1,6 +1,7 @@
 //! Open-source intake over HTTP: documents in (stored with the candidate
 //! facts `truce-intake` finds in them, each report of a fact already under
-//! review added to it as another source), the review queue, and the
+//! review or already accepted added to it as another source), the review
+//! queue, and the
 //! accept / reject actions. The rules (what a candidate may become, which
 //! transitions are allowed, when two reports are the same fact) live in
 //! `truce_core::intake`; this module reads, calls them and writes
@@ -199,7 +200,9 @@ async fn document_answer(store: &dyn Store, p: &Principal, id: Uuid) -> ApiResul
 /// published?}`: stores the document and its candidate facts in one
 /// journaled change. A fact already pending review from another report
 /// (see `truce_core::intake::same_fact`) gets this document as one more
-/// source instead of a second candidate.
+/// source instead of a second candidate; so does a fact already accepted,
+/// and then the record it created or linked gets the source too. A
+/// rejected fact reported again is reviewed again.
 async fn post_document(
     State(state): State<AppState>,
     p: Principal,
@@ -253,23 +256,34 @@ async fn post_document(
             None => fresh.push(cand),
         }
     }
+    // Reading the queue for facts already reported and writing this
+    // document's candidates is one step: two posts of one fact at the same
+    // instant must give one candidate with both sources, not two.
+    let _queue = state.intake_queue.lock().await;
     for _ in 0..ops::RETRIES {
-        let mut q = ListQuery::new(EntityKind::IntakeCandidate, Sensitivity::Restricted);
-        q.status = Some(CandidateStatus::Pending.as_str().into());
-        q.oldest_first = true;
-        let mut pending: Vec<(Envelope, Candidate, bool)> = Vec::new();
-        for env in store.list_all(q).await? {
-            let c: Candidate = decode(&env)?;
-            pending.push((env, c, false));
+        let mut pending = decided_or_pending(store, CandidateStatus::Pending, None).await?;
+        // A fact already accepted is not reviewed again: a new report of it
+        // becomes one more source of that decision and of the record it made.
+        let mut categories: Vec<String> = fresh.iter().map(index_category).collect();
+        categories.sort();
+        categories.dedup();
+        let mut accepted = Vec::new();
+        for c in categories {
+            accepted.extend(decided_or_pending(store, CandidateStatus::Accepted, Some(c)).await?);
         }
         let mut changes = vec![ops::create(doc_id, Sensitivity::Mission, &doc)?];
         for (n, cand) in fresh.iter().enumerate() {
-            match intake::find_same(cand, pending.iter().map(|(_, c, _)| c)) {
-                Some(k) => {
+            let earlier = match intake::find_same(cand, pending.iter().map(|(_, c, _)| c)) {
+                Some(k) => Some(&mut pending[k]),
+                None => intake::find_same(cand, accepted.iter().map(|(_, c, _)| c))
+                    .map(|k| &mut accepted[k]),
+            };
+            match earlier {
+                Some((_, c, changed)) => {
                     for s in &cand.sources {
-                        pending[k].1.add_source(s.clone());
+                        c.add_source(s.clone());
                     }
-                    pending[k].2 = true;
+                    *changed = true;
                 }
                 None => {
                     let id = Uuid::new_v5(&doc_id, n.to_string().as_bytes());
@@ -277,9 +291,14 @@ async fn post_document(
                 }
             }
         }
-        for (env, c, changed) in &pending {
+        for (env, c, changed) in pending.iter().chain(&accepted) {
             if *changed {
                 changes.push(ops::update(env, c)?);
+            }
+        }
+        for (_, c, changed) in &accepted {
+            if *changed && let Some(change) = sources_to_record(store, &p, c).await? {
+                changes.push(change);
             }
         }
         match ops::atomic(
@@ -302,6 +321,68 @@ async fn post_document(
         }
     }
     Err(ops::too_busy("the review queue"))
+}
+
+/// Candidates in `status` (of one index category when given), with their
+/// envelopes and a "changed" mark for the caller.
+async fn decided_or_pending(
+    store: &dyn Store,
+    status: CandidateStatus,
+    category: Option<String>,
+) -> ApiResult<Vec<(Envelope, Candidate, bool)>> {
+    let mut q = ListQuery::new(EntityKind::IntakeCandidate, Sensitivity::Restricted);
+    q.status = Some(status.as_str().into());
+    q.category = category;
+    q.oldest_first = true;
+    let mut out = Vec::new();
+    for env in store.list_all(q).await? {
+        let c: Candidate = decode(&env)?;
+        out.push((env, c, false));
+    }
+    Ok(out)
+}
+
+/// The category a candidate is listed under (see its `index`): a quantity's
+/// or event's category, else its fact kind.
+fn index_category(c: &Candidate) -> String {
+    c.category
+        .clone()
+        .unwrap_or_else(|| c.fact_kind.as_str().to_string())
+}
+
+/// The update that gives the record an accepted candidate created or
+/// linked all of the candidate's sources, when that record keeps sources,
+/// still stands and the poster may change it.
+async fn sources_to_record(
+    store: &dyn Store,
+    p: &Principal,
+    c: &Candidate,
+) -> ApiResult<Option<Change>> {
+    let Some(id) = c.review.as_ref().and_then(|r| r.record) else {
+        return Ok(None);
+    };
+    let Some(env) = store.get(id).await? else {
+        return Ok(None);
+    };
+    if env.retracted
+        || !intake::carries_sources(env.kind)
+        || !access::can_read(p.role, env.kind, env.sensitivity)
+        || !access::can_write(p.role, env.kind, Action::Update)
+    {
+        return Ok(None);
+    }
+    let mut data = env.data.clone();
+    intake::add_sources(env.kind, &mut data, &c.sources)?;
+    if data == env.data {
+        return Ok(None);
+    }
+    Ok(Some(Change::Update {
+        kind: env.kind,
+        id: env.id,
+        if_version: Some(env.version),
+        sensitivity: None,
+        record: nested("sources", env.kind.validate_json(data, &ops::ctx()))?,
+    }))
 }
 
 fn replayed_response(status: StatusCode, v: Value) -> Response {

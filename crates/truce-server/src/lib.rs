@@ -84,6 +84,10 @@ pub struct AppState {
     pub ops: Arc<logistics::TotalsCache>,
     /// Spatial indexes and road graphs, kept current from the journal.
     pub spatial: Arc<spatial::SpatialCache>,
+    /// Held while an intake document is matched against the review queue
+    /// and written, so that two reports of one fact posted at once become
+    /// one candidate (this server is the only writer of intake records).
+    pub intake_queue: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl AppState {
@@ -98,6 +102,7 @@ impl AppState {
             mission_key: None,
             ops: Arc::default(),
             spatial: Arc::default(),
+            intake_queue: Arc::default(),
         }
     }
 }

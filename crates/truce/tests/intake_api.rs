@@ -393,3 +393,87 @@ async fn documents_candidates_and_review() {
     drop(server);
     assert_verifies(&m.db);
 }
+
+/// Candidates of `category` in `status` whose value is `value`.
+async fn figures(api: &Api, status: &str, category: &str, value: f64) -> Vec<Value> {
+    items(
+        &api.get(&format!(
+            "/intake/candidates?status={status}&category={category}"
+        ))
+        .await,
+    )
+    .into_iter()
+    .filter(|c| c["value"] == json!(value))
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_of_one_fact_at_once_or_after_its_acceptance_stay_one_fact() {
+    let m = Mission::init();
+    let ana_t = m.user_with_token("ana", "analyst");
+    let server = Server::serve(&m.db).await;
+    let ana = Api::new(&server, Some(&ana_t));
+
+    // Six outlets report the same figure at the same instant: one candidate
+    // with six sources, not several.
+    let posts = (0..6).map(|i| {
+        let body = json!({
+            "text": format!("Outlet {i} reports: observers counted 23 ceasefire violations near Goris on 5 April 2024."),
+            "outlet": format!("Outlet {i} (illustrative)"),
+            "published": "2024-04-06",
+        });
+        let ana = &ana;
+        async move { ana.post("/intake/documents", &body).await }
+    });
+    let mut docs = Vec::new();
+    for r in futures::future::join_all(posts).await {
+        assert_eq!(r.status, 201, "{}", r.text);
+        docs.push(r.json["document"]["id"].as_str().unwrap().to_string());
+    }
+    let pending = figures(&ana, "pending", "violations.ceasefire", 23.0).await;
+    assert_eq!(pending.len(), 1, "{pending:#?}");
+    assert_eq!(pending[0]["documents"], 6);
+
+    // Accepted as an incident; a seventh report afterwards joins that
+    // decision and the incident instead of opening a new review.
+    let cid = pending[0]["id"].as_str().unwrap();
+    let r = ana
+        .post(
+            &format!("/intake/candidates/{cid}/accept"),
+            &json!({"target": "incident", "reason": "six outlets"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let inc_id = r.json["record"]["id"].as_str().unwrap().to_string();
+    let late = ana
+        .post(
+            "/intake/documents",
+            &json!({"text": "A week later: the 23 ceasefire violations near Goris on 5 April 2024 were confirmed.",
+                    "outlet": "Weekly magazine (illustrative)", "published": "2024-04-12"}),
+        )
+        .await;
+    assert_eq!(late.status, 201, "{}", late.text);
+    let late_doc = late.json["document"]["id"].as_str().unwrap();
+    assert!(
+        figures(&ana, "pending", "violations.ceasefire", 23.0)
+            .await
+            .is_empty(),
+        "no second review of an accepted fact"
+    );
+    let accepted = figures(&ana, "accepted", "violations.ceasefire", 23.0).await;
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(accepted[0]["documents"], 7);
+    let inc = ana.get(&format!("/incidents/{inc_id}")).await;
+    let sources = inc.json["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), 7, "{}", inc.text);
+    assert!(
+        sources
+            .iter()
+            .any(|s| s["document"] == json!(late_doc) && s["text"] == "23 ceasefire violations")
+    );
+    // The incident's history says why it changed.
+    let h = ana.get(&format!("/incidents/{inc_id}/history")).await;
+    assert_eq!(h.json["entries"].as_array().unwrap().len(), 2, "{}", h.text);
+    drop(server);
+    assert_verifies(&m.db);
+}
