@@ -9,14 +9,10 @@ use std::time::Instant;
 use truce_intake::eval::{self, Scores};
 use truce_intake::{Document, Extractor, Format, RuleExtractor};
 
-fn main() {
-    // `cargo bench` passes --bench; `cargo test --benches` runs with no arguments: keep that quick.
-    let full = std::env::args().any(|a| a == "--bench");
-    let ex = RuleExtractor::default();
-    let docs = common::load();
-
+/// Scores of the extractor over a labelled set.
+fn score_all(ex: &RuleExtractor, docs: &[common::CorpusDoc]) -> Scores {
     let mut scores = Scores::default();
-    for d in &docs {
+    for d in docs {
         let doc = Document {
             text: &d.text,
             format: eval::format_of(&d.name),
@@ -24,10 +20,25 @@ fn main() {
         };
         scores.merge(eval::score(&d.name, &ex.extract(&doc), &d.expected));
     }
-    println!("## Corpus: {} documents\n", docs.len());
-    println!("{}", scores.table());
-    let (agree, matched) = scores.qualifier_agree;
-    println!("qualifier agreement on matched quantities: {agree}/{matched}\n");
+    scores
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --benches` runs with no arguments: keep that quick.
+    let full = std::env::args().any(|a| a == "--bench");
+    let ex = RuleExtractor::default();
+    let docs = common::load();
+
+    for (title, set) in [
+        ("Corpus (development set)", &docs),
+        ("Held-out set", &common::load_heldout()),
+    ] {
+        let scores = score_all(&ex, set);
+        println!("## {title}: {} documents\n", set.len());
+        println!("{}", scores.table());
+        let (agree, matched) = scores.qualifier_agree;
+        println!("qualifier agreement on matched quantities: {agree}/{matched}\n");
+    }
 
     // Warm the tables (parsed once per process) before timing.
     let _ = ex.extract(&Document::plain("Goris"));

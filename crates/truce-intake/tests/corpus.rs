@@ -25,6 +25,14 @@ fn corpus_has_at_least_thirty_documents() {
     assert!(common::load().len() >= 30);
 }
 
+/// The held-out set is scored by the benchmark only (no threshold here: a
+/// test that had to pass on it would invite tuning on it); this checks
+/// that every text has labels that parse.
+#[test]
+fn heldout_set_loads() {
+    assert_eq!(common::load_heldout().len(), 10);
+}
+
 #[test]
 fn corpus_precision_and_recall() {
     let s = run();

@@ -16,10 +16,21 @@ pub fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus")
 }
 
-/// Every `NN-name.txt|html` with its `NN-name.expected.json`, by name.
+/// The development corpus: the texts the rules were tuned on.
 pub fn load() -> Vec<CorpusDoc> {
+    load_from(&corpus_dir())
+}
+
+/// The held-out set: texts labelled before the extractor saw them, never
+/// used to tune it (see `corpus-heldout/README.md`).
+pub fn load_heldout() -> Vec<CorpusDoc> {
+    load_from(&Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus-heldout"))
+}
+
+/// Every `NN-name.txt|html` of `dir` with its `NN-name.expected.json`, by name.
+pub fn load_from(dir: &Path) -> Vec<CorpusDoc> {
     let mut docs = Vec::new();
-    let mut entries: Vec<_> = std::fs::read_dir(corpus_dir())
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
         .expect("corpus directory")
         .map(|e| e.expect("entry").path())
         .collect();
