@@ -177,6 +177,9 @@ export class IntakeScreen {
     const r = c.review;
     const p = el('p', { className: 'meta' }, t(c.status === 'accepted' ? 'intake.accepted_by' : 'intake.rejected_by', { who: r.by }));
     if (r.reason) p.append(' ', el('q', {}, r.reason));
+    for (const [k, was] of Object.entries(r.edited || {})) {
+      p.append(' ', el('span', { className: 'muted' }, `${k}: ${t('intake.corrected', { was: String(was ?? '') })}`));
+    }
     if (r.record && r.record_kind) {
       const plural = `${r.record_kind}s`;
       const open = el('button', { type: 'button', className: 'link', 'data-record': r.record }, t('intake.open_record', { kind: targetLabel(r.record_kind) }));
@@ -190,12 +193,18 @@ export class IntakeScreen {
     const label = candidateLabel(c);
     const row = el('div', { className: 'row actions' });
     const err = el('p', { className: 'error', role: 'alert' });
+    const fix = this.corrections(c, label);
     const targets = ['fact', ...(c.targets || [])];
     for (const target of targets) {
       const b = el('button', { type: 'button', className: target === 'fact' ? 'small' : 'small primary' },
         t(target === 'fact' ? 'intake.accept' : 'intake.create', { kind: targetLabel(target) }));
       b.setAttribute('aria-label', `${b.textContent}: ${label}`);
-      b.addEventListener('click', () => this.decide(c, 'accept', target === 'fact' ? {} : { target }, row, err, li));
+      b.addEventListener('click', () => {
+        const body = target === 'fact' ? {} : { target };
+        const edit = fix.edit();
+        if (Object.keys(edit).length) body.edit = edit;
+        this.decide(c, 'accept', body, row, err, li);
+      });
       row.append(b);
     }
     const reason = el('input', { type: 'text', className: 'reason', placeholder: t('intake.reject_reason') });
@@ -207,7 +216,34 @@ export class IntakeScreen {
       this.decide(c, 'reject', { reason: reason.value.trim() }, row, err, li);
     });
     row.append(reason, reject);
-    return el('div', {}, row, err);
+    return el('div', {}, fix.box, row, err);
+  }
+
+  /** Fields a reviewer may correct before accepting (a misread figure or
+   * day); `edit()` gives only what changed, sent as the accept's `edit`. */
+  corrections(c, label) {
+    const inputs = [];
+    const box = el('details', { className: 'corrections' }, el('summary', {}, t('intake.correct')));
+    const add = (name, control, original) => {
+      control.setAttribute('aria-label', `${t(`intake.correct_${name}`)}: ${label}`);
+      box.append(el('label', { className: 'field' }, t(`intake.correct_${name}`), ' ', control));
+      inputs.push({ name, control, original });
+    };
+    if (c.fact_kind === 'quantity') {
+      add('value', el('input', { type: 'number', min: '0', step: 'any', value: String(c.value) }), String(c.value));
+    }
+    add('date', el('input', { type: 'date', value: c.date || '' }), c.date || '');
+    return {
+      box,
+      edit() {
+        const out = {};
+        for (const { name, control, original } of inputs) {
+          if (control.value === original || control.value === '') continue;
+          out[name] = name === 'value' ? Number(control.value) : control.value;
+        }
+        return out;
+      },
+    };
   }
 
   async decide(c, action, body, row, err, li) {

@@ -351,14 +351,23 @@ test('an analyst extracts facts from a wire story, sees their words in context, 
     assert.equal(await figure.locator('blockquote mark').textContent(), `${violations} ceasefire violations`);
     assert.match(await figure.locator('blockquote').textContent(), /^Observers recorded .* near Khankendi on 11 March 2024/);
 
-    // Accept it as a new incident: the incident keeps the document's words.
-    await figure.getByRole('button', { name: /^Accept as new incident/ }).click();
-    await figure.locator(':text("Accepted by analyst")').waitFor();
+    // The reviewer corrects the figure (the outlet misprinted it), then
+    // accepts it as a new incident: the incident has the corrected count
+    // and keeps the document's words; the candidate keeps what was read.
     const id = await figure.getAttribute('data-id');
+    await figure.locator('summary:has-text("Correct before accepting")').click();
+    await figure.getByRole('spinbutton', { name: /^Figure:/ }).fill(String(violations + 1));
+    await figure.getByRole('button', { name: /^Accept as new incident/ }).click();
+    const decided = page.locator(`#intake-list li[data-id="${id}"]`);
+    await decided.locator(':text("Accepted by analyst")').waitFor();
+    assert.match(await decided.textContent(), new RegExp(`value: corrected from ${violations}\\b`));
     const cand = (await analyst(`/intake/candidates/${id}`)).body;
     assert.equal(cand.status, 'accepted');
+    assert.equal(cand.value, violations + 1);
+    assert.equal(cand.review.edited.value, violations);
     assert.equal(cand.review.record_kind, 'incident');
     const incident = (await analyst(`/incidents/${cand.review.record}`)).body;
+    assert.equal(incident.ceasefire_violation.count, violations + 1);
     assert.equal(incident.sources[0].text, `${violations} ceasefire violations`);
     assert.equal(incident.sources[0].outlet, 'Wire agency (illustrative)');
     await screenshot(page, '11-intake');
