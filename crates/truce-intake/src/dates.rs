@@ -125,8 +125,12 @@ fn mk(a: usize, b: usize, y: i64, m: i8, d: i64, relative: bool) -> Option<DateH
 }
 
 fn at(t: &Text, i: usize, published: Option<Date>) -> Option<DateHit> {
-    let w = t.low(i);
     let n = t.toks.len();
+    // A range's first day ends the text ("1-"): nothing follows to read.
+    if i >= n {
+        return None;
+    }
+    let w = t.low(i);
     match t.toks[i].kind {
         Tk::Num => {
             // 2024-03-12
@@ -250,6 +254,18 @@ mod tests {
             .into_iter()
             .map(|h| h.date.to_string())
             .collect()
+    }
+
+    #[test]
+    fn a_range_cut_off_at_the_end_of_the_text_is_no_date() {
+        // Found by the property test: "1-" read past the last token.
+        for s in ["1-", "5 to", "8 and", "Talks on 5 until"] {
+            assert_eq!(
+                dates(s, Some(date(2024, 3, 12))),
+                Vec::<String>::new(),
+                "{s}"
+            );
+        }
     }
 
     #[test]
