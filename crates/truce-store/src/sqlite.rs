@@ -156,6 +156,18 @@ impl SqliteStore {
         if !path.is_file() {
             return Err(StoreError::NotFound(format!("database {}", path.display())));
         }
+        // `immutable` reads the file alone: with frames still in the WAL it
+        // would give an older state or "database disk image is malformed".
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+            return Err(StoreError::Conflict(format!(
+                "{} has a write-ahead log {} that may hold changes: open it once for writing \
+                 (or run `PRAGMA wal_checkpoint(TRUNCATE)`) before reading it read-only",
+                path.display(),
+                std::path::Path::new(&wal).display()
+            )));
+        }
         let read = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(

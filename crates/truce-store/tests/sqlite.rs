@@ -758,6 +758,20 @@ async fn index_rows_match_list_in_time_order() {
 }
 
 #[tokio::test]
+async fn read_only_open_refuses_a_database_with_a_pending_wal() {
+    let (d, s) = open().await;
+    s.apply(create(Uuid::now_v7(), "in the WAL", None))
+        .await
+        .unwrap();
+    let path = d.path().join("t.db");
+    let err = SqliteStore::open_read_only(&path)
+        .await
+        .err()
+        .expect("refused while the WAL holds frames");
+    assert!(err.to_string().contains("write-ahead log"), "{err}");
+}
+
+#[tokio::test]
 async fn read_only_copy_exports_the_same_pages() {
     let (d, s) = open().await;
     for i in 0..9 {
