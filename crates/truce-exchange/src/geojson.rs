@@ -1,9 +1,5 @@
 //! Records as GeoJSON features, the way exports write them.
 
-use std::fmt;
-
-use serde::de::{Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use truce_core::geometry::LatLon;
 use truce_core::record::WIRE_METADATA;
@@ -84,16 +80,7 @@ impl FeatureWriter {
     /// Reads the top-level entries of `data`; false unless it is an object
     /// with plain (unescaped) keys in strictly increasing order.
     fn entries_of(&mut self, data: &str) -> bool {
-        self.entries.clear();
-        let mut de = serde_json::Deserializer::from_str(data);
-        let ok = de
-            .deserialize_map(Entries {
-                base: data.as_ptr() as usize,
-                data,
-                out: &mut self.entries,
-            })
-            .is_ok();
-        ok && de.end().is_ok()
+        crate::raw::top_entries(data, &mut self.entries)
     }
 
     fn write_incident(
@@ -165,37 +152,6 @@ impl FeatureWriter {
             serde_json::to_writer(&mut *out, v)?;
         }
         out.extend_from_slice(b"},\"type\":\"Feature\"}");
-        Ok(())
-    }
-}
-
-/// Collects the top-level entries of a record's JSON.
-struct Entries<'x> {
-    base: usize,
-    data: &'x str,
-    out: &'x mut Vec<(usize, usize, usize, usize)>,
-}
-
-impl<'de> Visitor<'de> for Entries<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a record object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut prev: Option<&str> = None;
-        while let Some(key) = map.next_key::<&'de str>()? {
-            if prev.is_some_and(|p| p >= key) {
-                return Err(serde::de::Error::custom("keys not in canonical order"));
-            }
-            prev = Some(key);
-            let raw: &'de RawValue = map.next_value()?;
-            let k = key.as_ptr() as usize - self.base;
-            let v = raw.get().as_ptr() as usize - self.base;
-            debug_assert_eq!(&self.data[k..k + key.len()], key);
-            self.out.push((k, k + key.len(), v, v + raw.get().len()));
-        }
         Ok(())
     }
 }

@@ -292,6 +292,33 @@ fn short_decimal(b: &[u8]) -> bool {
     tidy && significant <= 15
 }
 
+/// The top-level entries of a record's JSON as the store writes it, as
+/// `(key start, key end, value start, value end)` into `data`; false (and
+/// `out` unspecified) unless it is one object with unescaped keys in
+/// strictly increasing order and nothing after it. Values are stepped over
+/// by their brackets and quotes, not checked: the store wrote them.
+pub(crate) fn top_entries(data: &str, out: &mut Vec<(usize, usize, usize, usize)>) -> bool {
+    out.clear();
+    let mut scan = Scan {
+        s: data,
+        b: data.as_bytes(),
+        i: 0,
+    };
+    let mut prev: Option<&str> = None;
+    let base = data.as_ptr() as usize;
+    let whole = scan.object(|scan, key| {
+        if prev.is_some_and(|p| p >= key) {
+            return Err(NotFast);
+        }
+        prev = Some(key);
+        let k = key.as_ptr() as usize - base;
+        let (a, b) = scan.value()?;
+        out.push((k, k + key.len(), a, b));
+        Ok(())
+    });
+    whole.is_ok() && scan.i == scan.b.len()
+}
+
 /// A cursor over a record's JSON as the store writes it (canonical: no
 /// whitespace, keys sorted and unescaped). Anything else is [`NotFast`]
 /// and goes the generic way. Values that are not cells are skipped by
@@ -433,6 +460,9 @@ impl<'a> Scan<'a> {
                 return Ok(());
             }
             self.i += 2;
+            if self.i > self.b.len() {
+                return Err(NotFast);
+            }
         }
     }
 
