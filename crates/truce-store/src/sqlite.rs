@@ -251,10 +251,65 @@ impl SqliteStore {
         Ok(report)
     }
 
+    /// Copies the write-ahead log into the database file and, when no
+    /// other connection is using it, empties it; true when emptied. For the
+    /// end of a large bulk write (an import leaves its whole size in the
+    /// WAL): without it the log stays on disk beside the database until a
+    /// later writer's checkpointer folds it in, and reads look up each page
+    /// in it meanwhile. Never waits for other connections (a server
+    /// writing to the same file is not held up): what they still use stays
+    /// in the log for their own checkpointer.
+    pub async fn fold_wal(&self) -> Result<bool, StoreError> {
+        let mut conn =
+            SqliteConnection::connect_with(&options(&self.path).busy_timeout(Duration::ZERO))
+                .await?;
+        // PASSIVE copies every frame no reader still needs, without waiting
+        // for readers or writers; while another checkpoint runs (this
+        // store's checkpointer, woken by the last commits) it answers busy
+        // at once, so it is asked again until that one is done. TRUNCATE
+        // then empties the file if that was all of them, or gives up at
+        // once rather than hold up writers.
+        let started = std::time::Instant::now();
+        let emptied = loop {
+            let passive: Result<(i64, i64, i64), sqlx::Error> =
+                sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+                    .fetch_one(&mut conn)
+                    .await;
+            match passive {
+                Ok((0, log, done)) if log == done => {
+                    let r: Result<(i64, i64, i64), sqlx::Error> =
+                        sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                            .fetch_one(&mut conn)
+                            .await;
+                    break matches!(r, Ok((0, _, _)));
+                }
+                Ok(_) => break false,
+                Err(e) if is_busy(&e) && started.elapsed() < FOLD_WAIT => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) if is_busy(&e) => break false,
+                Err(e) => return Err(e.into()),
+            }
+        };
+        conn.close().await?;
+        Ok(emptied)
+    }
+
     /// Closes the readers; the writer ends when the last handle is dropped.
     pub async fn close(self) {
         self.read.close().await;
     }
+}
+
+/// How long [`SqliteStore::fold_wal`] waits for another checkpoint to end.
+const FOLD_WAIT: Duration = Duration::from_secs(60);
+
+/// Whether SQLite answered "busy" or "locked" (another connection holds
+/// what this one asked for).
+fn is_busy(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|c| c == "5" || c == "6")
 }
 
 /// `truce.db` + `-wal` -> `truce.db-wal`.

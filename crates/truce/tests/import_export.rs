@@ -130,6 +130,14 @@ async fn csv_round_trip_is_identical() {
     assert_eq!(counts(&b.db).0, 0);
     let out = common::truce_ok(&b.db, &["import", first.to_str().unwrap()]);
     assert!(out.contains("imported 30 incidents"), "{out}");
+    // The import leaves no write-ahead log behind: it is in the file.
+    assert!(
+        out.contains("write-ahead log folded into the database in"),
+        "{out}"
+    );
+    let mut wal = b.db.as_os_str().to_owned();
+    wal.push("-wal");
+    assert_eq!(std::fs::metadata(&wal).map_or(0, |m| m.len()), 0, "{out}");
     let second = b.path("b.csv");
     common::truce_ok(
         &b.db,
