@@ -41,7 +41,7 @@ fi
 "$BIN/truce" --db "$WORK/import.db" init --name Import --admin admin >/dev/null
 START=$(date +%s.%N)
 "$BIN/truce" --db "$WORK/import.db" import "$WORK/big.csv" | tee -a "$OUT/summary.txt"
-log "truce import: $(awk -v a="$START" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}') s wall ($IDS ids)"
+log "truce import: $(awk -v a="$START" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}') s wall, the WAL fold included ($IDS ids)"
 sqlite3 "$WORK/import.db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
 BYTES=$(stat -c %s "$WORK/import.db")
 log "database after import: $BYTES bytes = $((BYTES / ROWS)) bytes per row"
