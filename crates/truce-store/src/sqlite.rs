@@ -307,9 +307,12 @@ const FOLD_WAIT: Duration = Duration::from_secs(60);
 /// Whether SQLite answered "busy" or "locked" (another connection holds
 /// what this one asked for).
 fn is_busy(e: &sqlx::Error) -> bool {
+    // Extended codes (SQLITE_BUSY_RECOVERY, ...) keep the primary code in
+    // their low byte.
     e.as_database_error()
         .and_then(|d| d.code())
-        .is_some_and(|c| c == "5" || c == "6")
+        .and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| matches!(c & 0xff, 5 | 6))
 }
 
 /// `truce.db` + `-wal` -> `truce.db-wal`.

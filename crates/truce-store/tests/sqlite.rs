@@ -775,7 +775,9 @@ async fn fold_wal_empties_the_log_and_keeps_every_record() {
         assert!(ro.get(*id).await.unwrap().is_some());
     }
     // And the store goes on writing.
-    s.apply(create(Uuid::now_v7(), "after", None)).await.unwrap();
+    s.apply(create(Uuid::now_v7(), "after", None))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
