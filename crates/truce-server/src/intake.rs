@@ -371,18 +371,21 @@ async fn sources_to_record(
     {
         return Ok(None);
     }
+    with_sources(&env, &c.sources, "sources").map(Some)
+}
+
+/// The update that adds `sources` to a record that keeps them (errors
+/// named under `field`).
+fn with_sources(env: &Envelope, sources: &[SourceSpan], field: &str) -> ApiResult<Change> {
     let mut data = env.data.clone();
-    intake::add_sources(env.kind, &mut data, &c.sources)?;
-    if data == env.data {
-        return Ok(None);
-    }
-    Ok(Some(Change::Update {
+    intake::add_sources(env.kind, &mut data, sources)?;
+    Ok(Change::Update {
         kind: env.kind,
         id: env.id,
         if_version: Some(env.version),
         sensitivity: None,
-        record: nested("sources", env.kind.validate_json(data, &ops::ctx()))?,
-    }))
+        record: nested(field, env.kind.validate_json(data, &ops::ctx()))?,
+    })
 }
 
 fn replayed_response(status: StatusCode, v: Value) -> Response {
@@ -606,15 +609,7 @@ async fn accept(
                 .ok_or_else(|| Problem::field("link", format!("no record {link}")))?;
             if intake::carries_sources(env.kind) {
                 ops::require(&p, env.kind, Action::Update)?;
-                let mut data = env.data.clone();
-                intake::add_sources(env.kind, &mut data, &cand.sources)?;
-                changes.push(Change::Update {
-                    kind: env.kind,
-                    id: env.id,
-                    if_version: Some(env.version),
-                    sensitivity: None,
-                    record: nested("link", env.kind.validate_json(data, &ops::ctx()))?,
-                });
+                changes.push(with_sources(&env, &cand.sources, "link")?);
             }
             (Some(link), Some(env.kind), true)
         } else if let Some(kind) = target {
