@@ -197,12 +197,10 @@ async fn document_answer(store: &dyn Store, p: &Principal, id: Uuid) -> ApiResul
 }
 
 /// `POST /api/v1/intake/documents` `{text | html, title?, outlet?, url?,
-/// published?}`: stores the document and its candidate facts in one
-/// journaled change. A fact already pending review from another report
-/// (see `truce_core::intake::same_fact`) gets this document as one more
-/// source instead of a second candidate; so does a fact already accepted,
-/// and then the record it created or linked gets the source too. A
-/// rejected fact reported again is reviewed again.
+/// published?}`: stores the document and its candidate facts ([`ingest`];
+/// a rejected fact reported again is reviewed again), answering with both.
+/// The role is checked before the body, so a role that may not post hears
+/// 403 whatever it sent.
 async fn post_document(
     State(state): State<AppState>,
     p: Principal,
@@ -235,10 +233,48 @@ async fn post_document(
         url: b.url,
         published: b.published,
     };
-    ops::valid(&doc)?;
+    ingest(
+        store,
+        &state.intake_queue,
+        &p,
+        doc_id,
+        &doc,
+        idem.map(|i| i.0),
+        b.reason,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(document_answer(store, &p, doc_id).await?),
+    )
+        .into_response())
+}
+
+/// Stores `doc` as `doc_id` with the candidate facts found in it, in one
+/// journaled change by `p`: each fact already pending review, or already
+/// accepted, from another report gets this document as one more source
+/// (and the record an accepted one made gets it too) instead of a second
+/// candidate (see `truce_core::intake::same_fact`). `queue` is held from
+/// reading the queue to writing, so two reports of one fact stored at once
+/// give one candidate. What
+/// `POST /api/v1/intake/documents` does after checking its input; the demo
+/// loads its documents through it too.
+#[allow(clippy::too_many_arguments)]
+pub async fn ingest(
+    store: &dyn Store,
+    queue: &tokio::sync::Mutex<()>,
+    p: &Principal,
+    doc_id: Uuid,
+    doc: &IntakeDocument,
+    idempotency: Option<Idempotency>,
+    reason: Option<String>,
+) -> ApiResult<()> {
+    ops::require(p, EntityKind::IntakeDocument, Action::Create)?;
+    ops::require(p, EntityKind::IntakeCandidate, Action::Create)?;
+    ops::valid(doc)?;
     let input = truce_intake::Document {
         text: &doc.text,
-        format: match format {
+        format: match doc.format {
             DocumentFormat::Plain => Format::Plain,
             DocumentFormat::Html => Format::Html,
         },
@@ -250,7 +286,7 @@ async fn post_document(
     // headline and the body is one candidate with two spans).
     let mut fresh: Vec<Candidate> = Vec::new();
     for (i, c) in ctxs.iter().enumerate() {
-        let cand = candidate_of(doc_id, &doc, &facts, i, c);
+        let cand = candidate_of(doc_id, doc, &facts, i, c);
         match intake::find_same(&cand, &fresh) {
             Some(k) => fresh[k].add_source(cand.sources[0].clone()),
             None => fresh.push(cand),
@@ -259,7 +295,7 @@ async fn post_document(
     // Reading the queue for facts already reported and writing this
     // document's candidates is one step: two posts of one fact at the same
     // instant must give one candidate with both sources, not two.
-    let _queue = state.intake_queue.lock().await;
+    let _queue = queue.lock().await;
     for _ in 0..ops::RETRIES {
         let mut pending = decided_or_pending(store, CandidateStatus::Pending, None).await?;
         // A fact already accepted is not reviewed again: a new report of it
@@ -271,7 +307,7 @@ async fn post_document(
         for c in categories {
             accepted.extend(decided_or_pending(store, CandidateStatus::Accepted, Some(c)).await?);
         }
-        let mut changes = vec![ops::create(doc_id, Sensitivity::Mission, &doc)?];
+        let mut changes = vec![ops::create(doc_id, Sensitivity::Mission, doc)?];
         for (n, cand) in fresh.iter().enumerate() {
             let earlier = match intake::find_same(cand, pending.iter().map(|(_, c, _)| c)) {
                 Some(k) => Some(&mut pending[k]),
@@ -297,27 +333,13 @@ async fn post_document(
             }
         }
         for (_, c, changed) in &accepted {
-            if *changed && let Some(change) = sources_to_record(store, &p, c).await? {
+            if *changed && let Some(change) = sources_to_record(store, p, c).await? {
                 changes.push(change);
             }
         }
-        match ops::atomic(
-            store,
-            &p,
-            b.reason.clone(),
-            idem.clone().map(|i| i.0),
-            changes,
-        )
-        .await?
-        {
+        match ops::atomic(store, p, reason.clone(), idempotency.clone(), changes).await? {
             Outcome::Stale => continue,
-            Outcome::Written(_) => {
-                return Ok((
-                    StatusCode::CREATED,
-                    Json(document_answer(store, &p, doc_id).await?),
-                )
-                    .into_response());
-            }
+            Outcome::Written(_) => return Ok(()),
         }
     }
     Err(ops::too_busy("the review queue"))

@@ -10,6 +10,7 @@ mod bulletins;
 mod dashboard;
 mod exports;
 mod intake;
+pub use intake::ingest as ingest_intake_document;
 pub mod logistics;
 mod mine;
 mod openapi;

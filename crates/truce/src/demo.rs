@@ -321,7 +321,8 @@ fn demo_road_network() -> Result<Command> {
 
 /// Loads the scenario and the demo users into an empty store.
 pub async fn load(store: &dyn Store, seed: u64, days: i64) -> Result<usize> {
-    let mut cmds = scenario(seed, days, Timestamp::now())?;
+    let now = Timestamp::now();
+    let mut cmds = scenario(seed, days, now)?;
     for (username, role, password) in logins() {
         cmds.push(cmd(
             "system",
@@ -334,7 +335,8 @@ pub async fn load(store: &dyn Store, seed: u64, days: i64) -> Result<usize> {
     }
     let n = cmds.len();
     store.apply_all(cmds).await?;
-    Ok(n)
+    let documents = crate::demo_intake::load(store, now).await?;
+    Ok(n + documents)
 }
 
 /// Loads the scenario into a new database file at `path` and reports what

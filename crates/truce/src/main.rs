@@ -10,6 +10,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bulletin_cli;
 mod demo;
+mod demo_intake;
 mod demo_ops;
 mod demo_people;
 mod exchange;

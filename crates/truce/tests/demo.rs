@@ -99,6 +99,19 @@ async fn demo_mission_serves_app_api_and_docs() {
     assert_eq!(fc["features"].as_array().unwrap().len(), 5);
     assert_eq!(fc["features"][0]["geometry"]["type"], "Point");
 
+    // Reports waiting in the intake queue; the ceasefire figure two of
+    // them give waits once, with both sources.
+    let r = with_cookie("/api/v1/intake/candidates?category=violations.ceasefire")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let queue: Value = r.json().await.unwrap();
+    let figures = queue["items"].as_array().unwrap();
+    assert_eq!(figures.len(), 1, "{queue}");
+    assert_eq!(figures[0]["value"], 12.0);
+    assert_eq!(figures[0]["documents"], 2, "{queue}");
+
     // The web app.
     let r = get("/").send().await.unwrap();
     assert_eq!(r.status(), 200);
