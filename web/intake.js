@@ -78,9 +78,9 @@ export class IntakeScreen {
       el('ol', { id: 'intake-list', className: 'queue' }));
     $('module-panels').append(sec);
     form.addEventListener('submit', (ev) => { ev.preventDefault(); this.post(); });
-    // A new key for each new text: a second click on the same text is a retry
-    // the server answers from its first result, not a second document.
-    text.addEventListener('input', () => { this.key = null; });
+    // A new key for each new document: a second click on the same one is a
+    // retry the server answers from its first result, not a second document.
+    form.addEventListener('input', () => { this.key = null; });
     for (const c of [status, kind]) c.addEventListener('change', () => this.load());
     refresh.addEventListener('click', () => this.load());
   }
@@ -107,6 +107,8 @@ export class IntakeScreen {
     try {
       const r = await api('/intake/documents', { method: 'POST', json: body, headers: { 'Idempotency-Key': this.key } });
       this.documents.set(r.document.id, r.document.text);
+      $('intake-form').reset();
+      this.key = null;
       $('intake-status').textContent = t('intake.posted', { count: r.candidates.length, merged: r.merged });
       $('intake-filter').value = 'pending';
       await this.load(r.document.id, r.candidates.length);

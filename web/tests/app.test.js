@@ -341,6 +341,7 @@ test('an analyst extracts facts from a wire story, sees their words in context, 
     await page.fill('#intake-published', '2024-03-12');
     await page.click('#intake-submit');
     await page.waitForSelector('#intake-status:has-text("proposed")');
+    assert.equal(await page.inputValue('#intake-text'), '', 'the form is ready for the next document');
 
     // The figure, with the exact words it came from, shown in the document.
     const figure = page.locator('#intake-list li', { hasText: `violations.ceasefire: ${violations} count` });
