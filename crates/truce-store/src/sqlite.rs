@@ -158,14 +158,13 @@ impl SqliteStore {
         }
         // `immutable` reads the file alone: with frames still in the WAL it
         // would give an older state or "database disk image is malformed".
-        let mut wal = path.as_os_str().to_owned();
-        wal.push("-wal");
+        let wal = sidecar(path, "-wal");
         if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
             return Err(StoreError::Conflict(format!(
                 "{} has a write-ahead log {} that may hold changes: open it once for writing \
                  (or run `PRAGMA wal_checkpoint(TRUNCATE)`) before reading it read-only",
                 path.display(),
-                std::path::Path::new(&wal).display()
+                wal.display()
             )));
         }
         let read = SqlitePoolOptions::new()
@@ -256,9 +255,9 @@ impl SqliteStore {
     /// end of a large bulk write (an import leaves its whole size in the
     /// WAL): without it the log stays on disk beside the database until a
     /// later writer's checkpointer folds it in, and reads look up each page
-    /// in it meanwhile. Never waits for other connections (a server
-    /// writing to the same file is not held up): what they still use stays
-    /// in the log for their own checkpointer.
+    /// in it meanwhile. Never holds up other connections (a server writing
+    /// to the same file goes on): what they still use stays in the log for
+    /// their own checkpointer. It waits only for another checkpoint to end.
     pub async fn fold_wal(&self) -> Result<bool, StoreError> {
         let mut conn =
             SqliteConnection::connect_with(&options(&self.path).busy_timeout(Duration::ZERO))
