@@ -68,19 +68,13 @@ impl FeatureWriter {
         record: StoredRecord<'_>,
         out: &mut Vec<u8>,
     ) -> Result<(), serde_json::Error> {
-        if kind == EntityKind::Incident && self.entries_of(record.data) {
+        if kind == EntityKind::Incident && crate::raw::top_entries(record.data, &mut self.entries) {
             self.write_incident(record, out)
         } else {
             let data: Value = serde_json::from_str(record.data)?;
             let id = Uuid::parse_str(record.id).map_err(serde::de::Error::custom)?;
             serde_json::to_writer(out, &feature_of(kind, id, record.sensitivity, &data))
         }
-    }
-
-    /// Reads the top-level entries of `data`; false unless it is an object
-    /// with plain (unescaped) keys in strictly increasing order.
-    fn entries_of(&mut self, data: &str) -> bool {
-        crate::raw::top_entries(data, &mut self.entries)
     }
 
     fn write_incident(

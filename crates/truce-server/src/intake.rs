@@ -295,17 +295,19 @@ pub async fn ingest(
     // Reading the queue for facts already reported and writing this
     // document's candidates is one step: two posts of one fact at the same
     // instant must give one candidate with both sources, not two.
+    // A fact already accepted is not reviewed again: a new report of it
+    // becomes one more source of that decision and of the record it made.
+    // Only accepted candidates of this document's categories can match.
+    let mut categories: Vec<String> = fresh.iter().map(index_category).collect();
+    categories.sort();
+    categories.dedup();
     let _queue = queue.lock().await;
     for _ in 0..ops::RETRIES {
-        let mut pending = decided_or_pending(store, CandidateStatus::Pending, None).await?;
-        // A fact already accepted is not reviewed again: a new report of it
-        // becomes one more source of that decision and of the record it made.
-        let mut categories: Vec<String> = fresh.iter().map(index_category).collect();
-        categories.sort();
-        categories.dedup();
+        let mut pending = candidates_in(store, CandidateStatus::Pending, None).await?;
         let mut accepted = Vec::new();
-        for c in categories {
-            accepted.extend(decided_or_pending(store, CandidateStatus::Accepted, Some(c)).await?);
+        for c in &categories {
+            accepted
+                .extend(candidates_in(store, CandidateStatus::Accepted, Some(c.clone())).await?);
         }
         let mut changes = vec![ops::create(doc_id, Sensitivity::Mission, doc)?];
         for (n, cand) in fresh.iter().enumerate() {
@@ -347,7 +349,7 @@ pub async fn ingest(
 
 /// Candidates in `status` (of one index category when given), with their
 /// envelopes and a "changed" mark for the caller.
-async fn decided_or_pending(
+async fn candidates_in(
     store: &dyn Store,
     status: CandidateStatus,
     category: Option<String>,
